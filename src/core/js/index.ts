@@ -1,10 +1,30 @@
 import type { LanguageInstrumenter } from '../types.js';
+import { instrumentJs } from './instrument.js';
+import { ParseFailure, parseJs } from './parse.js';
 
-// Placeholder while the instrumenter is written (replaced in the next commit).
 export const jsInstrumenter: LanguageInstrumenter = {
   language: 'javascript',
-  version: '0',
+  version: '1',
   extensions: ['.js', '.jsx', '.mjs', '.cjs', '.ts', '.tsx', '.mts', '.cts'],
-  instrument: (code) => ({ code, map: null, instrumented: false, diagnostics: [], language: 'javascript', stats: { functions: 0, variables: 0, branches: 0, loops: 0 } }),
-  check: () => null,
+  instrument(code, ctx) {
+    try {
+      return instrumentJs(code, ctx);
+    } catch (e) {
+      if (!(e instanceof ParseFailure)) throw e;
+      return {
+        code, map: null, instrumented: false, language: 'javascript',
+        diagnostics: [e.diagnostic],
+        stats: { functions: 0, variables: 0, branches: 0, loops: 0 },
+      };
+    }
+  },
+  check(code, filename) {
+    try {
+      parseJs(code, filename);
+      return null;
+    } catch (e) {
+      if (e instanceof ParseFailure) return { ...e.diagnostic, message: e.diagnostic.message.replace(/; passed through uninstrumented$/, '') };
+      throw e;
+    }
+  },
 };

@@ -1,0 +1,462 @@
+import { createHash } from 'node:crypto';
+import type * as t from '@babel/types';
+import { redactionTest } from '../config.js';
+import { InsertionList } from '../edits.js';
+import type { Diagnostic, InstrumentContext, InstrumentResult } from '../types.js';
+import { ANONYMOUS, boundNames, keyName, qualify, targetName } from './names.js';
+import { parseJs } from './parse.js';
+import { SiteTable } from './sites.js';
+
+type Node = t.Node;
+type Fn = t.Function;
+
+/** The function whose span the code being walked reports to. */
+interface FnCtx {
+  async: boolean;
+  generator: boolean;
+}
+
+const IGNORE_FILE = /\/[*/]\s*cti-ignore-file\b/;
+const IGNORE_NEXT = /^\s*cti-ignore(?!-)\b/;
+export const MARKER = '/*cti:instrumented*/';
+
+/** Keys that never hold runtime code (types) or are not child nodes. */
+const SKIP_KEYS = new Set([
+  'type', 'start', 'end', 'loc', 'range', 'extra', 'leadingComments', 'trailingComments', 'innerComments',
+  'typeAnnotation', 'returnType', 'typeParameters', 'superTypeParameters', 'typeArguments', 'implements',
+  'predicate', 'decorators',
+]);
+
+const LIST_PARENTS = new Set(['BlockStatement', 'Program', 'StaticBlock', 'TSModuleBlock']);
+
+const LOOP_KIND: Record<string, string> = {
+  ForStatement: 'for', ForInStatement: 'for-in', ForOfStatement: 'for-of', WhileStatement: 'while', DoWhileStatement: 'do-while',
+};
+
+function isFunctionValue(node: Node | null | undefined): boolean {
+  return !!node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression' || node.type === 'ClassExpression');
+}
+
+export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentResult {
+  const stats = { functions: 0, variables: 0, branches: 0, loops: 0 };
+  const diagnostics: Diagnostic[] = [];
+  const language = /\.[cm]?tsx?$/i.test(ctx.filename) ? 'typescript' : 'javascript';
+  const unchanged = (): InstrumentResult => ({ code, map: null, instrumented: false, diagnostics, stats, language });
+  const note = (line: number, column: number, message: string, severity: Diagnostic['severity'] = 'info') =>
+    diagnostics.push({ file: ctx.filename, line, column, message, severity });
+
+  if (code.includes(MARKER)) {
+    note(1, 1, 'already instrumented; left as it is');
+    return unchanged();
+  }
+  if (IGNORE_FILE.test(code)) {
+    note(1, 1, 'cti-ignore-file: left as it is');
+    return unchanged();
+  }
+  const ast = parseJs(code, ctx.filename);
+  const program = ast.program;
+  const { capture } = ctx.config;
+
+  // Hygienic names: our identifiers must not collide with the program's.
+  const base = code.includes('__cti') ? `__cti${createHash('sha256').update(code).digest('hex').slice(0, 8)}` : '__cti';
+  const NS = base;
+  const F = `${base}$f`;
+  const S = `${base}$s`;
+
+  const sites = new SiteTable(redactionTest(ctx.config));
+  const edits = new InsertionList();
+
+  /** First offset after `pos` that is not whitespace or a comment. */
+  const skipTrivia = (pos: number): number => {
+    for (;;) {
+      while (pos < code.length && /\s/.test(code[pos])) pos++;
+      if (code.startsWith('//', pos)) pos = code.indexOf('\n', pos) === -1 ? code.length : code.indexOf('\n', pos);
+      else if (code.startsWith('/*', pos)) pos = code.indexOf('*/', pos + 2) + 2;
+      else return pos;
+    }
+  };
+  const endsWithSemicolon = (node: Node) => code[node.end! - 1] === ';';
+  const lineOf = (node: Node) => node.loc!.start.line;
+  const ignored = (node: Node) => !!node.leadingComments?.some((c) => IGNORE_NEXT.test(c.value));
+
+  // ---- events inside a function body -------------------------------------------------
+
+  /** Statement text run when a block or single statement is entered. */
+  const atStatementStart = (stmt: t.Statement, text: string, depth: number, after = '') => {
+    if (stmt.type === 'BlockStatement') {
+      edits.open(stmt.start! + 1, text, depth + 1);
+      if (after) edits.close(stmt.end! - 1, after, depth + 1);
+    } else {
+      edits.open(stmt.start!, `{${text}`, depth);
+      edits.close(stmt.end!, `${after}}`, depth);
+    }
+  };
+
+  const varEvents = (names: string[], line: number) =>
+    names.map((n) => {
+      stats.variables++;
+      return `${NS}.v(${S},${sites.variable(n, line)},${n});`;
+    }).join('');
+
+  /** Reads bindings right after the statement that set them (statement lists only). */
+  const afterStatement = (stmt: Node, names: string[], depth: number) => {
+    if (!names.length) return;
+    edits.close(stmt.end!, `${endsWithSemicolon(stmt) ? '' : ';'}${varEvents(names, lineOf(stmt))}`, depth + 1);
+  };
+
+  const wrap = (node: Node, before: string, after: string, depth: number) => {
+    edits.open(node.start!, before, depth);
+    edits.close(node.end!, after, depth);
+  };
+
+  const branch = (kind: string, line: number) => {
+    stats.branches++;
+    return `${NS}.b(${S},${sites.branch(kind, line)});`;
+  };
+
+  const armOf = (stmt: t.Statement) =>
+    // Braces around these would change scoping (sloppy-mode function-in-if, lexical declarations).
+    !(stmt.type === 'FunctionDeclaration' || stmt.type === 'ClassDeclaration' || (stmt.type === 'VariableDeclaration' && stmt.kind !== 'var'));
+
+  // ---- the walk --------------------------------------------------------------------
+
+  const visitChildren = (node: Node, fn: FnCtx | null, scope: string, depth: number) => {
+    for (const key in node) {
+      if (SKIP_KEYS.has(key)) continue;
+      const value = (node as unknown as Record<string, unknown>)[key];
+      if (Array.isArray(value)) {
+        for (const child of value) if (child && typeof child.type === 'string') visit(child, node, key, fn, scope, null, depth + 1);
+      } else if (value && typeof (value as Node).type === 'string') {
+        visit(value as Node, node, key, fn, scope, null, depth + 1);
+      }
+    }
+  };
+
+  /** Whether a statement can be followed by another: it sits in a statement list, or in an arm or loop body we brace. */
+  const inList = (parent: Node, key: string, stmt?: Node): boolean => {
+    if (LIST_PARENTS.has(parent.type)) return key === 'body';
+    if (parent.type === 'SwitchCase') return key === 'consequent';
+    if (!stmt) return false;
+    if (parent.type === 'IfStatement') return capture.branches && armOf(stmt as t.Statement) && (key === 'consequent' || (key === 'alternate' && stmt.type !== 'IfStatement'));
+    if (key === 'body' && parent.type in LOOP_KIND) return capture.loops || (capture.variables && (parent.type === 'ForInStatement' || parent.type === 'ForOfStatement'));
+    return false;
+  };
+
+  function visit(node: Node, parent: Node, key: string, fn: FnCtx | null, scope: string, hint: string | null, depth: number): void {
+    if (ignored(node)) return;
+    switch (node.type) {
+      case 'FunctionDeclaration':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+        return visitFunction(node, (node.type !== 'ArrowFunctionExpression' && node.id?.name) || hint || ANONYMOUS, lineOf(node), scope, depth);
+      case 'ObjectMethod':
+      case 'ClassMethod':
+      case 'ClassPrivateMethod': {
+        if (node.computed) visit(node.key, node, 'key', fn, scope, null, depth + 1);
+        const name = keyName(node.key, !!node.computed);
+        return visitFunction(node, hint ? `${hint}.${name}` : name, lineOf(node.key), scope, depth);
+      }
+      case 'ClassDeclaration':
+      case 'ClassExpression': {
+        const cls = qualify(scope, node.id?.name ?? hint ?? ANONYMOUS);
+        for (const d of node.decorators ?? []) visit(d, node, 'decorators', fn, scope, null, depth + 1);
+        if (node.superClass) visit(node.superClass, node, 'superClass', fn, scope, null, depth + 1);
+        for (const member of node.body.body) {
+          if (ignored(member)) continue;
+          for (const d of (member as { decorators?: t.Decorator[] }).decorators ?? []) visit(d, member, 'decorators', fn, scope, null, depth + 2);
+          switch (member.type) {
+            case 'ClassMethod':
+            case 'ClassPrivateMethod':
+              // Computed keys are evaluated where the class is defined.
+              if (member.computed) visit(member.key, member, 'key', fn, scope, null, depth + 2);
+              visitFunction(member, `${cls}.${keyName(member.key, !!member.computed)}`, lineOf(member.key), '', depth + 1);
+              break;
+            case 'ClassProperty':
+            case 'ClassPrivateProperty':
+            case 'ClassAccessorProperty': {
+              const computed = 'computed' in member && !!member.computed;
+              if (computed) visit(member.key, member, 'key', fn, scope, null, depth + 2);
+              // Initialisers run with the instance as `this`: no span of ours is in scope.
+              if (member.value) visit(member.value, member, 'value', null, cls, keyName(member.key, computed), depth + 2);
+              break;
+            }
+            case 'StaticBlock':
+              visitChildren(member, null, cls, depth + 1);
+              break;
+          }
+        }
+        return;
+      }
+      case 'ObjectExpression': {
+        const objScope = hint ? qualify(scope, hint) : scope;
+        for (const prop of node.properties) {
+          if (ignored(prop)) continue;
+          if (prop.type === 'ObjectMethod') {
+            if (prop.computed) visit(prop.key, prop, 'key', fn, scope, null, depth + 2);
+            visitFunction(prop, keyName(prop.key, !!prop.computed), lineOf(prop.key), objScope, depth + 1);
+          } else if (prop.type === 'ObjectProperty') {
+            if (prop.computed) visit(prop.key, prop, 'key', fn, scope, null, depth + 2);
+            visit(prop.value, prop, 'value', fn, objScope, keyName(prop.key, !!prop.computed), depth + 2);
+          } else {
+            visit(prop, node, 'properties', fn, scope, null, depth + 1);
+          }
+        }
+        return;
+      }
+      case 'VariableDeclarator': {
+        const name = node.id.type === 'Identifier' ? node.id.name : null;
+        visit(node.id, node, 'id', fn, scope, null, depth + 1);
+        if (node.init) {
+          visit(node.init, node, 'init', fn, scope, name, depth + 1);
+          if (fn && capture.variables && name && !isFunctionValue(node.init)) {
+            stats.variables++;
+            wrap(node.init, `${NS}.v(${S},${sites.variable(name, lineOf(node))},(`, '))', depth + 1);
+          }
+        }
+        return;
+      }
+      case 'VariableDeclaration':
+        visitChildren(node, fn, scope, depth);
+        if (fn && capture.variables && inList(parent, key, node) && !node.declare) {
+          const names = node.declarations.filter((d) => d.init && d.id.type !== 'Identifier').flatMap((d) => boundNames(d.id));
+          afterStatement(node, names, depth);
+        }
+        return;
+      case 'AssignmentExpression': {
+        visit(node.left, node, 'left', fn, scope, null, depth + 1);
+        visit(node.right, node, 'right', fn, scope, targetName(node.left), depth + 1);
+        if (!fn || !capture.variables) return;
+        const left = node.left;
+        if (left.type === 'Identifier' || (left.type === 'MemberExpression' && !left.computed &&
+            (left.object.type === 'Identifier' || left.object.type === 'ThisExpression') && left.property.type === 'Identifier')) {
+          // Wrapping the whole assignment keeps name inference and evaluation order.
+          const name = left.type === 'Identifier' ? left.name : `${left.object.type === 'ThisExpression' ? 'this' : (left.object as t.Identifier).name}.${(left.property as t.Identifier).name}`;
+          stats.variables++;
+          wrap(node, `${NS}.v(${S},${sites.variable(name, lineOf(node))},(`, '))', depth);
+        } else if (parent.type === 'ExpressionStatement') {
+          pendingAfter.set(parent, boundNames(left as Node));
+        }
+        return;
+      }
+      case 'UpdateExpression':
+        visitChildren(node, fn, scope, depth);
+        // Only plain bindings are read back: reading a property could run a getter.
+        if (fn && capture.variables && parent.type === 'ExpressionStatement' && node.argument.type === 'Identifier') {
+          pendingAfter.set(parent, [node.argument.name]);
+        }
+        return;
+      case 'ExpressionStatement':
+        visitChildren(node, fn, scope, depth);
+        if (pendingAfter.has(node)) {
+          if (inList(parent, key, node)) afterStatement(node, pendingAfter.get(node)!, depth);
+          pendingAfter.delete(node);
+        }
+        return;
+      case 'ReturnStatement':
+        visitChildren(node, fn, scope, depth);
+        if (!fn) return;
+        if (node.argument) wrap(node.argument, `${NS}.ret(${S},(`, '))', depth + 1);
+        else edits.open(node.start! + 'return'.length, ` void ${NS}.done(${S})`, depth);
+        return;
+      case 'AwaitExpression':
+        visitChildren(node, fn, scope, depth);
+        if (!fn?.async) return;
+        wrap(node, `${NS}.rs(${S},`, ')', depth);
+        wrap(node.argument, `${NS}.aw(${S},(`, '))', depth + 1);
+        return;
+      case 'YieldExpression':
+        visitChildren(node, fn, scope, depth);
+        if (!fn?.generator) return;
+        wrap(node, `${NS}.rs(${S},`, node.argument ? ')' : ` ${NS}.aw(${S}))`, depth);
+        if (node.argument) wrap(node.argument, `${NS}.aw(${S},(`, '))', depth + 1);
+        return;
+      case 'CatchClause': {
+        visitChildren(node, fn, scope, depth);
+        if (!fn) return;
+        const param = node.param?.type === 'Identifier' ? node.param.name : null;
+        const site = param && capture.variables ? (stats.variables++, sites.variable(param, lineOf(node))) : -1;
+        edits.open(node.body.start! + 1, `${NS}.c(${S},${site}${param ? `,${param}` : ''});`, depth + 2);
+        return;
+      }
+      case 'TryStatement':
+        visitChildren(node, fn, scope, depth);
+        // A finally block may run after a rejected await or a generator's return(): resume.
+        if (fn && node.finalizer && (fn.async || fn.generator)) edits.open(node.finalizer.start! + 1, `${NS}.rs(${S});`, depth + 2);
+        return;
+      case 'IfStatement':
+        visitChildren(node, fn, scope, depth);
+        if (!fn || !capture.branches) return;
+        if (armOf(node.consequent)) {
+          const kind = parent.type === 'IfStatement' && key === 'alternate' ? 'else if' : 'if';
+          atStatementStart(node.consequent, branch(kind, lineOf(node)), depth + 1);
+        }
+        if (node.alternate && node.alternate.type !== 'IfStatement' && armOf(node.alternate)) {
+          atStatementStart(node.alternate, branch('else', lineOf(node.alternate)), depth + 1);
+        }
+        return;
+      case 'SwitchCase': {
+        visitChildren(node, fn, scope, depth);
+        if (!fn || !capture.branches) return;
+        let colon = skipTrivia(node.test ? node.test.end! : node.start! + 'default'.length);
+        while (code[colon] === ')') colon = skipTrivia(colon + 1);
+        if (code[colon] !== ':') return;
+        edits.open(colon + 1, branch(node.test ? 'case' : 'default', lineOf(node)), depth + 1);
+        return;
+      }
+      case 'ConditionalExpression':
+        visitChildren(node, fn, scope, depth);
+        if (!fn || !capture.branches) return;
+        wrap(node.consequent, `(${branch('ternary', lineOf(node.consequent)).slice(0, -1)},(`, '))', depth + 1);
+        wrap(node.alternate, `(${branch('ternary else', lineOf(node.alternate)).slice(0, -1)},(`, '))', depth + 1);
+        return;
+      case 'ForStatement':
+      case 'ForInStatement':
+      case 'ForOfStatement':
+      case 'WhileStatement':
+      case 'DoWhileStatement':
+        visitChildren(node, fn, scope, depth);
+        if (fn) visitLoop(node, parent, key, fn, depth);
+        return;
+      case 'ExportDefaultDeclaration':
+        if (isFunctionValue(node.declaration as Node) || node.declaration.type === 'FunctionDeclaration' || node.declaration.type === 'ClassDeclaration') {
+          return visit(node.declaration, node, 'declaration', fn, scope, 'default', depth + 1);
+        }
+        return visitChildren(node, fn, scope, depth);
+      case 'AssignmentPattern':
+        visit(node.left, node, 'left', fn, scope, null, depth + 1);
+        visit(node.right, node, 'right', fn, scope, node.left.type === 'Identifier' ? node.left.name : null, depth + 1);
+        return;
+      case 'TSDeclareFunction':
+      case 'TSDeclareMethod':
+      case 'TSInterfaceDeclaration':
+      case 'TSTypeAliasDeclaration':
+        return;
+      default:
+        visitChildren(node, fn, scope, depth);
+    }
+  }
+
+  /** Statements whose assignment targets are read back once the statement finished. */
+  const pendingAfter = new Map<Node, string[]>();
+
+  function visitLoop(node: t.Loop, parent: Node, key: string, fn: FnCtx, depth: number) {
+    const forAwait = node.type === 'ForOfStatement' && node.await;
+    let text = '';
+    if (capture.loops) {
+      stats.loops++;
+      text += `${NS}.l(${S},${sites.loop(forAwait ? 'for-await' : LOOP_KIND[node.type], lineOf(node))});`;
+    }
+    if (capture.variables && (node.type === 'ForInStatement' || node.type === 'ForOfStatement')) {
+      const left = node.left.type === 'VariableDeclaration' ? node.left.declarations[0].id : node.left;
+      // Reading a member target back could run a getter.
+      if (left.type !== 'MemberExpression') text += varEvents(boundNames(left as Node), lineOf(node));
+    }
+    if (forAwait && fn.async) {
+      // Each iteration suspends at the loop head: hand the context back while suspended.
+      wrap(node.right, `${NS}.aw(${S},(`, '))', depth + 1);
+      atStatementStart(node.body, `${NS}.rs(${S});${text}try{`, depth + 1, `}finally{${NS}.aw(${S})}`);
+      const outer = parent.type === 'LabeledStatement' ? parent : node;
+      if (parent.type === 'LabeledStatement' || inList(parent, key)) edits.close(outer.end!, `;${NS}.rs(${S});`, depth);
+      return;
+    }
+    if (text) atStatementStart(node.body, text, depth + 1);
+  }
+
+  function paramNames(fn: Fn): string[] {
+    const names: string[] = [];
+    for (const p of fn.params) {
+      if (p.type === 'Identifier' && p.name === 'this') continue; // TypeScript `this` parameter
+      boundNames(p as Node, names);
+    }
+    return names;
+  }
+
+  /** Body-level function declarations become block-scoped inside our `try {}`; two clashing names would no longer parse. */
+  function blockScopeClash(body: t.BlockStatement): string | null {
+    const fns = body.body.filter((s): s is t.FunctionDeclaration => s.type === 'FunctionDeclaration').map((f) => f.id!.name);
+    if (!fns.length) return null;
+    const seen = new Set<string>();
+    for (const n of fns) {
+      if (seen.has(n)) return n;
+      seen.add(n);
+    }
+    const vars = new Set<string>();
+    const collect = (n: Node) => {
+      if (n.type === 'VariableDeclaration' && n.kind === 'var') for (const d of n.declarations) boundNames(d.id, []).forEach((x) => vars.add(x));
+      for (const k in n) {
+        if (SKIP_KEYS.has(k)) continue;
+        const v = (n as unknown as Record<string, unknown>)[k];
+        const kids = Array.isArray(v) ? v : [v];
+        for (const c of kids) if (c && typeof c.type === 'string' && !/Function|Class|Method/.test(c.type)) collect(c);
+      }
+    };
+    collect(body);
+    return fns.find((n) => vars.has(n)) ?? null;
+  }
+
+  function visitFunction(node: Fn, ownName: string, line: number, scope: string, depth: number) {
+    const name = qualify(scope, ownName);
+    const inner: FnCtx = { async: !!node.async, generator: !!node.generator };
+    // Default values are evaluated before the body: no span exists there yet.
+    for (const p of node.params) visit(p, node, 'params', null, name, null, depth + 1);
+    const body = node.body as t.BlockStatement | t.Expression | undefined;
+    if (!body || !capture.functions) {
+      if (body) visit(body, node, 'body', null, name, null, depth + 1);
+      return;
+    }
+    if (body.type === 'BlockStatement') {
+      const clash = blockScopeClash(body);
+      if (clash) {
+        note(line, node.loc!.start.column + 1, `${name}: not instrumented: "${clash}" is declared twice at the top of the body`, 'warning');
+        visit(body, node, 'body', null, name, null, depth + 1);
+        return;
+      }
+    }
+    visit(body, node, 'body', inner, name, null, depth + 1);
+    stats.functions++;
+    const args = capture.args ? paramNames(node) : [];
+    const enter = `const ${S}=${NS}.enter(${F},${sites.fn(name, line, args, !!node.generator)}${args.map((a) => `,${a}`).join('')});`;
+    if (body.type === 'BlockStatement') {
+      const lastDirective = body.directives.at(-1);
+      const at = lastDirective ? lastDirective.end! : body.start! + 1;
+      const semi = lastDirective && code[lastDirective.end! - 1] !== ';' ? ';' : '';
+      edits.open(at, `${semi}${enter}try{`, depth);
+      edits.close(body.end! - 1, `;${NS}.done(${S})}finally{${NS}.exit(${S})}`, depth);
+    } else {
+      const arrow = code.indexOf('=>', skipArrowHead(node as t.ArrowFunctionExpression));
+      edits.open(arrow + 2, `{${enter}try{return ${NS}.ret(${S},(`, depth);
+      edits.close(node.end!, `))}finally{${NS}.exit(${S})}}`, depth);
+    }
+  }
+
+  /** Offset from which the arrow's `=>` is the first one outside comments. */
+  function skipArrowHead(node: t.ArrowFunctionExpression): number {
+    let pos = node.returnType?.end ?? node.params.at(-1)?.end ?? node.typeParameters?.end ?? node.start!;
+    for (;;) {
+      pos = skipTrivia(pos);
+      if (code.startsWith('=>', pos)) return pos;
+      pos++;
+    }
+  }
+
+  visitChildren(program, null, '', 0);
+  if (stats.functions === 0) {
+    return unchanged();
+  }
+
+  const esm = program.sourceType === 'module' || ctx.moduleType === 'esm';
+  const spec = JSON.stringify(ctx.runtime);
+  const opts = JSON.stringify({ lang: language, returns: capture.returns, valueLength: ctx.config.limits.valueLength, events: ctx.config.limits.eventsPerSpan });
+  const table = `${NS}.file(${JSON.stringify(ctx.relativePath)},${JSON.stringify(sites.sites)},${opts})`;
+  const header = esm
+    ? `${MARKER}import * as ${NS} from ${spec};var ${F}=${table};`
+    : `${MARKER}var ${NS}=require(${spec}),${F}=${table};`;
+  // After the hashbang and directives (code before a directive turns it into a plain string).
+  const lastDirective = program.directives.at(-1);
+  const headerAt = lastDirective ? lastDirective.end! : program.interpreter ? code.indexOf('\n') + 1 : (program.body[0]?.start ?? 0);
+  const semi = lastDirective && code[lastDirective.end! - 1] !== ';' ? ';' : '';
+  edits.open(headerAt, semi + header, -1);
+
+  const out = edits.apply(code, ctx.filename, ctx.sourceMap);
+  return { code: out.code, map: out.map, instrumented: true, diagnostics, stats, language };
+}

@@ -1,0 +1,380 @@
+/**
+ * The hot path shared by every JS runtime (Node now, the browser later). Instrumented code
+ * calls these functions; see docs/telemetry.md for what they record and
+ * src/core/js/instrument.ts for where the calls are inserted.
+ *
+ * Parent tracking is a plain "current span" variable. Every place where control leaves an
+ * instrumented function (return, throw, await, yield) hands the previous value back, and
+ * every place where it comes back (resumption after await/yield, a catch or finally block)
+ * takes it again. That keeps parents right across `await` without AsyncLocalStorage and
+ * costs a few nanoseconds.
+ */
+
+/** What a platform provides: clocks, randomness, value previews. */
+export interface Platform {
+  /** Monotonic milliseconds since `timeOrigin`. */
+  now(): number;
+  /** Unix time of now() === 0, in milliseconds. */
+  timeOrigin: number;
+  fillRandom(out: Uint32Array): void;
+  /** A bounded one-line preview of an object or function, taken now (it may change later). */
+  preview(value: object, limit: number): string;
+  /** Runs fn soon, without keeping the process alive. */
+  later(fn: () => void, ms: number): void;
+}
+
+export interface RuntimeSettings {
+  platform: Platform;
+  /** Receives finished spans; null disables the runtime (instrumented code then does next to nothing). */
+  sink: ((spans: Span[]) => void) | null;
+  /** Decides whether a new trace is recorded. */
+  sampleRoot: () => boolean;
+  /** Environment overrides of the build-time limits. */
+  eventLimit?: number;
+  valueLimit?: number;
+}
+
+export const enum Flag {
+  Sampled = 1,
+  Returned = 2,
+  Suspended = 4,
+  /** A return statement gave a value (falling off the end does not). */
+  HasValue = 8,
+}
+
+export const enum EventKind {
+  Var,
+  Branch,
+  Loop,
+  Exception,
+}
+
+export interface FnSite { t: 'f'; n: string; l: number; a: string[]; r?: number[]; g?: 1 }
+export interface VarSite { t: 'v'; n: string; l: number; r?: 1 }
+export interface BranchSite { t: 'b'; k: string; l: number }
+export interface LoopSite { t: 'l'; k: string; l: number }
+export type SiteData = FnSite | VarSite | BranchSite | LoopSite;
+
+export interface FileOptions { lang: string; returns: boolean; valueLength: number; events: number }
+
+export interface FileTable {
+  path: string;
+  sites: SiteData[];
+  lang: string;
+  returns: boolean;
+  valueLength: number;
+  events: number;
+}
+
+/** A value captured for a preview: primitives are kept as they are, objects are previewed at once. */
+export class Preview {
+  constructor(readonly text: string) {}
+}
+
+export const REDACTED = new Preview('[REDACTED]');
+
+export class SpanEvent {
+  constructor(
+    readonly kind: EventKind,
+    readonly site: number,
+    readonly time: number,
+    /** Var: the value; Loop: the iteration count; Exception: the thrown value. */
+    public value: unknown,
+  ) {}
+}
+
+export class Trace {
+  hex: string | null = null;
+  constructor(readonly a: number, readonly b: number, readonly c: number, readonly d: number) {}
+}
+
+export class Span {
+  flags = 0;
+  trace: Trace | null = null;
+  hi = 0;
+  lo = 0;
+  start = 0;
+  end = 0;
+  args: unknown[] | null = null;
+  ret: unknown = undefined;
+  events: SpanEvent[] | null = null;
+  loops: SpanEvent[] | null = null;
+  dropped = 0;
+  error = false;
+  /** The span that was current when this one last took over: restored when it gives control back. */
+  prev: Span | null;
+
+  constructor(
+    readonly file: FileTable,
+    readonly site: FnSite,
+    readonly parent: Span | null,
+  ) {
+    this.prev = parent;
+  }
+}
+
+let settings: RuntimeSettings | null = null;
+let platform: Platform;
+let current: Span | null = null;
+let finished: Span[] = [];
+let flushScheduled = false;
+/** Spans that ended by throwing, waiting to learn what was thrown (see `c`). */
+let pendingErrors: Span[] = [];
+let pendingScheduled = false;
+
+const BATCH = 512;
+const MAX_PENDING_ERRORS = 1024;
+/** How long a span that threw waits for an instrumented catch to tell what was thrown. */
+const ERROR_WAIT_MS = 100;
+
+// Span and trace ids come from a pool of random words: one crypto call per 2048 ids.
+const pool = new Uint32Array(4096);
+let poolAt = pool.length;
+function rand(): number {
+  if (poolAt === pool.length) {
+    platform.fillRandom(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++];
+}
+
+export function configure(next: RuntimeSettings): void {
+  settings = next;
+  platform = next.platform;
+}
+
+export function isEnabled(): boolean {
+  return settings !== null && settings.sink !== null;
+}
+
+/** Registers an instrumented file's site table (emitted once at the top of each file). */
+export function file(path: string, sites: SiteData[], opts: FileOptions): FileTable {
+  return {
+    path,
+    sites,
+    lang: opts.lang,
+    returns: opts.returns,
+    valueLength: settings?.valueLimit ?? opts.valueLength,
+    events: settings?.eventLimit ?? opts.events,
+  };
+}
+
+function capture(value: unknown, limit: number): unknown {
+  const type = typeof value;
+  if ((type === 'object' && value !== null) || type === 'function') {
+    try {
+      return new Preview(platform.preview(value as object, limit));
+    } catch {
+      return new Preview('[unpreviewable]');
+    }
+  }
+  return value;
+}
+
+export function enter(file: FileTable | undefined, id: number): Span | 0 {
+  // `file` is undefined when a circular import calls in before the file's table exists.
+  if (settings === null || settings.sink === null || file === undefined) return 0;
+  const parent = current;
+  const s = new Span(file, file.sites[id] as FnSite, parent);
+  if (parent === null ? settings.sampleRoot() : (parent.flags & Flag.Sampled) !== 0) {
+    s.flags = Flag.Sampled;
+    s.trace = parent === null ? new Trace(rand(), rand(), rand(), rand() || 1) : parent.trace;
+    s.hi = rand();
+    s.lo = rand() || 1;
+    const n = arguments.length - 2;
+    if (n > 0) {
+      const args = new Array(n);
+      const redact = s.site.r;
+      for (let i = 0; i < n; i++) args[i] = redact !== undefined && redact.includes(i) ? REDACTED : capture(arguments[i + 2], file.valueLength);
+      s.args = args;
+    }
+    s.start = platform.now();
+  }
+  current = s;
+  return s;
+}
+
+/** Runs in the `finally` of every instrumented function. */
+export function exit(s: Span | 0): void {
+  if (s === 0) return;
+  // When the function ends after a rejected await or generator.return(), control is not
+  // ours: whatever is current belongs to the code that resumed us.
+  if (current === s) current = s.prev;
+  if ((s.flags & Flag.Sampled) === 0) return;
+  s.end = platform.now();
+  const returned = (s.flags & Flag.Returned) !== 0;
+  // A generator closed while suspended at a yield (return() or a for-of break) ended normally.
+  if (returned || (s.site.g === 1 && (s.flags & Flag.Suspended) !== 0)) {
+    finish(s);
+    return;
+  }
+  s.error = true;
+  if (pendingErrors.length >= MAX_PENDING_ERRORS) {
+    finish(s);
+    return;
+  }
+  pendingErrors.push(s);
+  if (!pendingScheduled) {
+    pendingScheduled = true;
+    platform.later(settlePendingErrors, ERROR_WAIT_MS);
+  }
+}
+
+export function ret<T>(s: Span | 0, value: T): T {
+  if (s !== 0) {
+    s.flags |= Flag.Returned | Flag.HasValue;
+    if ((s.flags & Flag.Sampled) !== 0 && s.file.returns) s.ret = capture(value, s.file.valueLength);
+  }
+  return value;
+}
+
+/** The end of the body was reached without a return statement. */
+export function done(s: Span | 0): void {
+  if (s !== 0) s.flags |= Flag.Returned;
+}
+
+function addEvent(s: Span, kind: EventKind, site: number, value: unknown): SpanEvent | null {
+  if (s.events === null) s.events = [];
+  else if (s.events.length >= s.file.events) {
+    s.dropped++;
+    return null;
+  }
+  const ev = new SpanEvent(kind, site, platform.now(), value);
+  s.events.push(ev);
+  return ev;
+}
+
+/** A variable took a value; returns it unchanged. */
+export function v<T>(s: Span | 0, id: number, value: T): T {
+  if (s !== 0 && (s.flags & Flag.Sampled) !== 0) {
+    addEvent(s, EventKind.Var, id, (s.file.sites[id] as VarSite).r === 1 ? REDACTED : capture(value, s.file.valueLength));
+  }
+  return value;
+}
+
+/** A branch was taken. */
+export function b(s: Span | 0, id: number): void {
+  if (s !== 0 && (s.flags & Flag.Sampled) !== 0) addEvent(s, EventKind.Branch, id, undefined);
+}
+
+/** A loop iteration started: one event per loop and call, counting iterations. */
+export function l(s: Span | 0, id: number): void {
+  if (s === 0 || (s.flags & Flag.Sampled) === 0) return;
+  const loops = s.loops ?? (s.loops = []);
+  for (let i = 0; i < loops.length; i++) {
+    if (loops[i].site === id) {
+      (loops[i].value as number)++;
+      return;
+    }
+  }
+  // A loop whose event was dropped is still tracked, so it is dropped only once.
+  const ev = addEvent(s, EventKind.Loop, id, 1) ?? new SpanEvent(EventKind.Loop, id, 0, 1);
+  loops.push(ev);
+}
+
+/** Before an await or yield: the function suspends, hand the context back. */
+export function aw<T>(s: Span | 0, value?: T): T | undefined {
+  if (s !== 0) {
+    if (current === s) current = s.prev;
+    s.flags |= Flag.Suspended;
+  }
+  return value;
+}
+
+/** After an await or yield, or entering a catch/finally that may follow one: resume. */
+export function rs<T>(s: Span | 0, value?: T): T | undefined {
+  if (s !== 0) {
+    if (current !== s) {
+      s.prev = current;
+      current = s;
+    }
+    s.flags &= ~Flag.Suspended;
+  }
+  return value;
+}
+
+/** Entering a catch block: resume, record the binding, and tell spans that threw what it was. */
+export function c(s: Span | 0, id: number, error?: unknown): void {
+  if (s === 0) return;
+  rs(s);
+  if (arguments.length > 2 && pendingErrors.length > 0) settleCaught(s, error);
+  if (id >= 0 && (s.flags & Flag.Sampled) !== 0) {
+    addEvent(s, EventKind.Var, id, (s.file.sites[id] as VarSite).r === 1 ? REDACTED : capture(error, s.file.valueLength));
+  }
+}
+
+function isDescendant(span: Span, ancestor: Span): boolean {
+  for (let p = span.parent; p !== null; p = p.parent) if (p === ancestor) return true;
+  return false;
+}
+
+/** The exception event is kept even at the event limit: it takes the last slot. */
+function recordException(s: Span, error: unknown): void {
+  const ev = new SpanEvent(EventKind.Exception, -1, s.end, error);
+  if (s.events === null) s.events = [ev];
+  else if (s.events.length < s.file.events) s.events.push(ev);
+  else {
+    s.events[s.events.length - 1] = ev;
+    s.dropped++;
+  }
+}
+
+function settleCaught(catcher: Span, error: unknown): void {
+  const rest: Span[] = [];
+  for (const p of pendingErrors) {
+    if (isDescendant(p, catcher)) {
+      recordException(p, error);
+      finish(p);
+    } else {
+      rest.push(p);
+    }
+  }
+  pendingErrors = rest;
+}
+
+/** Nobody instrumented caught it: export the spans as errors without the thrown value. */
+function settlePendingErrors(): void {
+  pendingScheduled = false;
+  const spans = pendingErrors;
+  pendingErrors = [];
+  for (const s of spans) finish(s);
+}
+
+/** The process is dying of `error`: every span still waiting threw it. */
+export function uncaught(error: unknown): void {
+  const spans = pendingErrors;
+  pendingErrors = [];
+  for (const s of spans) {
+    recordException(s, error);
+    finish(s);
+  }
+}
+
+function finish(s: Span): void {
+  finished.push(s);
+  if (finished.length >= BATCH) flush();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    platform.later(flush, 1000);
+  }
+}
+
+/** Hands every finished span to the sink now. */
+export function flush(): void {
+  flushScheduled = false;
+  if (finished.length === 0 || settings?.sink == null) return;
+  const batch = finished;
+  finished = [];
+  settings.sink(batch);
+}
+
+/** Ends the pending-error wait early (process exit) and flushes. */
+export function drain(): void {
+  settlePendingErrors();
+  flush();
+}
+
+/** For tests: the span the next call would get as its parent. */
+export function currentSpan(): Span | null {
+  return current;
+}

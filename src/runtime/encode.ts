@@ -1,0 +1,112 @@
+import { EventKind, Flag, Preview, type BranchSite, type LoopSite, type Span, type Trace, type VarSite } from './core.js';
+import type { Attributes, SpanData, SpanEventData } from './span-data.js';
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(n: number): string {
+  return HEX[(n >>> 24) & 255] + HEX[(n >>> 16) & 255] + HEX[(n >>> 8) & 255] + HEX[n & 255];
+}
+
+function traceHex(t: Trace): string {
+  return (t.hex ??= hex32(t.a) + hex32(t.b) + hex32(t.c) + hex32(t.d));
+}
+
+function spanHex(s: Span): string {
+  return hex32(s.hi) + hex32(s.lo);
+}
+
+/** Unix nanoseconds as a decimal string: a double cannot hold them exactly. */
+export function makeClock(timeOrigin: number): (ms: number) => string {
+  const originSec = Math.floor(timeOrigin / 1000);
+  const originNs = Math.round((timeOrigin - originSec * 1000) * 1e6);
+  return (ms) => {
+    const ns = originNs + Math.round(ms * 1e6);
+    const sec = originSec + Math.floor(ns / 1e9);
+    return `${sec}${String(ns % 1e9).padStart(9, '0')}`;
+  };
+}
+
+/** The preview of a captured value: strings quoted, other primitives as literals. */
+export function formatValue(value: unknown, limit: number): string {
+  let text: string;
+  if (value instanceof Preview) text = value.text;
+  else if (typeof value === 'string') text = JSON.stringify(value.length > limit ? value.slice(0, limit) : value);
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else if (typeof value === 'symbol') text = value.toString();
+  else text = String(value);
+  return text.length > limit ? `${text.slice(0, Math.max(0, limit - 1))}…` : text;
+}
+
+function exceptionAttributes(error: unknown, limit: number): Attributes {
+  let type = typeof error as string;
+  let message = '';
+  let stack = '';
+  try {
+    if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
+      const e = error as Error;
+      type = e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : String(e.name ?? 'Error');
+      message = String(e.message ?? '');
+      stack = typeof e.stack === 'string' ? e.stack : '';
+    } else {
+      message = formatValue(error, limit);
+    }
+  } catch {
+    message = '[unreadable exception]';
+  }
+  return { 'exception.type': type, 'exception.message': message, 'exception.stacktrace': stack };
+}
+
+/** Turns a finished span into the JSONL/OTLP shape of docs/telemetry.md. */
+export function toSpanData(s: Span, clock: (ms: number) => string, resource: Attributes): SpanData {
+  const { file, site } = s;
+  const limit = file.valueLength;
+  const attributes: Attributes = {
+    'code.function.name': site.n,
+    'code.file.path': file.path,
+    'code.line.number': site.l,
+    'cti.lang': file.lang,
+  };
+  if (s.args !== null) for (let i = 0; i < s.args.length; i++) attributes[`cti.arg.${site.a[i]}`] = formatValue(s.args[i], limit);
+  if ((s.flags & Flag.HasValue) !== 0 && file.returns && !s.error) attributes['cti.return'] = formatValue(s.ret, limit);
+  const events: SpanEventData[] = [];
+  let message: string | undefined;
+  for (const ev of s.events ?? []) {
+    const time = clock(ev.time);
+    switch (ev.kind) {
+      case EventKind.Var: {
+        const vs = file.sites[ev.site] as VarSite;
+        events.push({ name: 'cti.var', time_unix_nano: time, attributes: { 'cti.var.name': vs.n, 'cti.var.value': formatValue(ev.value, limit), 'code.line.number': vs.l } });
+        break;
+      }
+      case EventKind.Branch: {
+        const bs = file.sites[ev.site] as BranchSite;
+        events.push({ name: 'cti.branch', time_unix_nano: time, attributes: { 'cti.branch.kind': bs.k, 'code.line.number': bs.l } });
+        break;
+      }
+      case EventKind.Loop: {
+        const ls = file.sites[ev.site] as LoopSite;
+        events.push({ name: 'cti.loop', time_unix_nano: time, attributes: { 'cti.loop.kind': ls.k, 'code.line.number': ls.l, 'cti.loop.iterations': ev.value as number } });
+        break;
+      }
+      case EventKind.Exception: {
+        const attrs = exceptionAttributes(ev.value, limit);
+        message = `${attrs['exception.type']}: ${attrs['exception.message']}`;
+        events.push({ name: 'exception', time_unix_nano: time, attributes: attrs });
+        break;
+      }
+    }
+  }
+  return {
+    trace_id: traceHex(s.trace!),
+    span_id: spanHex(s),
+    parent_span_id: s.parent === null ? null : spanHex(s.parent),
+    name: site.n,
+    start_time_unix_nano: clock(s.start),
+    end_time_unix_nano: clock(s.end),
+    attributes,
+    events,
+    dropped_events_count: s.dropped,
+    status: s.error ? { code: 'ERROR', message: message ?? 'exception (thrown value not observed by instrumented code)' } : { code: 'OK' },
+    resource,
+  };
+}
