@@ -84,8 +84,12 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
   /** Statement text run when a block or single statement is entered. */
   const atStatementStart = (stmt: t.Statement, text: string, depth: number, after = '') => {
     if (stmt.type === 'BlockStatement') {
-      edits.open(stmt.start! + 1, text, depth + 1);
-      if (after) edits.close(stmt.end! - 1, after, depth + 1);
+      // In an empty block both land on one offset: keep them in order as one insertion.
+      if (stmt.start! + 2 === stmt.end!) edits.open(stmt.start! + 1, text + after, depth + 1);
+      else {
+        edits.open(stmt.start! + 1, text, depth + 1);
+        if (after) edits.close(stmt.end! - 1, after, depth + 1);
+      }
     } else {
       edits.open(stmt.start!, `{${text}`, depth);
       edits.close(stmt.end!, `${after}}`, depth);
@@ -420,8 +424,13 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       const lastDirective = body.directives.at(-1);
       const at = lastDirective ? lastDirective.end! : body.start! + 1;
       const semi = lastDirective && code[lastDirective.end! - 1] !== ';' ? ';' : '';
-      edits.open(at, `${semi}${enter}try{`, depth);
-      edits.close(body.end! - 1, `;${NS}.done(${S})}finally{${NS}.exit(${S})}`, depth);
+      const open = `${semi}${enter}try{`;
+      const close = `;${NS}.done(${S})}finally{${NS}.exit(${S})}`;
+      if (at === body.end! - 1) edits.open(at, open + close, depth);
+      else {
+        edits.open(at, open, depth);
+        edits.close(body.end! - 1, close, depth);
+      }
     } else {
       const arrow = code.indexOf('=>', skipArrowHead(node as t.ArrowFunctionExpression));
       edits.open(arrow + 2, `{${enter}try{return ${NS}.ret(${S},(`, depth);

@@ -1,0 +1,113 @@
+/**
+ * Runs a program as written and instrumented, side by side, and returns both outcomes and the
+ * spans the instrumented run exported. Every instrumentation test is built on this.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import MagicString from 'magic-string';
+import { instrument } from '../../src/core/index.js';
+import type { InstrumentOptions, InstrumentResult } from '../../src/core/types.js';
+import type { SpanData } from '../../src/runtime/span-data.js';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const RUNTIME = join(REPO, 'dist/runtime/node.js');
+const TMP = join(REPO, 'tests/.tmp');
+
+export interface Outcome {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+export interface BothResult {
+  original: Outcome;
+  instrumented: Outcome;
+  spans: SpanData[];
+  results: Record<string, InstrumentResult>;
+  dir: string;
+}
+
+let counter = 0;
+
+/** Writes `files` twice (as is, and instrumented) and runs `node <entry>` in each copy. */
+export async function runBoth(
+  files: Record<string, string>,
+  entry: string,
+  options: { env?: Record<string, string>; config?: InstrumentOptions['config']; nodeArgs?: string[]; instrumentOnly?: string[] } = {},
+): Promise<BothResult> {
+  const dir = join(TMP, `run-${process.pid}-${counter++}`);
+  rmSync(dir, { recursive: true, force: true });
+  const results: Record<string, InstrumentResult> = {};
+  for (const [name, code] of Object.entries(files)) {
+    const orig = join(dir, 'orig', name);
+    const inst = join(dir, 'inst', name);
+    mkdirSync(dirname(orig), { recursive: true });
+    mkdirSync(dirname(inst), { recursive: true });
+    writeFileSync(orig, code);
+    const wanted = !options.instrumentOnly || options.instrumentOnly.includes(name);
+    const r = wanted && /\.[cm]?[jt]sx?$/.test(name)
+      ? await instrument(code, { filename: orig, root: join(dir, 'orig'), runtime: RUNTIME, config: options.config })
+      : null;
+    if (r) results[name] = r;
+    if (r?.map) {
+      // The original gets an identity map, so that under --enable-source-maps both runs
+      // print their stack traces the same way.
+      const identity = new MagicString(code).generateMap({ source: orig, includeContent: true, hires: 'boundary' });
+      writeFileSync(`${orig}.map`, JSON.stringify(identity));
+      writeFileSync(orig, `${code}\n//# sourceMappingURL=${basename(name)}.map`);
+      writeFileSync(`${inst}.map`, JSON.stringify(r.map));
+      writeFileSync(inst, `${r.code}\n//# sourceMappingURL=${basename(name)}.map`);
+    } else {
+      writeFileSync(inst, r ? r.code : code);
+    }
+  }
+  const traces = join(dir, 'spans.jsonl');
+  const run = (sub: string, env: Record<string, string>): Outcome => {
+    const p = spawnSync(process.execPath, [...(options.nodeArgs ?? []), entry], {
+      cwd: join(dir, sub),
+      env: { PATH: process.env.PATH ?? '', ...options.env, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    // Paths differ between the two copies; everything else must match.
+    const clean = (s: string) => s.split(join(dir, sub)).join('<dir>');
+    return { stdout: clean(p.stdout), stderr: clean(p.stderr), status: p.status };
+  };
+  const original = run('orig', {});
+  const instrumented = run('inst', { CTI_TRACES_FILE: traces });
+  const spans = existsSync(traces)
+    ? readFileSync(traces, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SpanData)
+    : [];
+  return { original, instrumented, spans, results, dir };
+}
+
+/** The spans as a readable tree: `name(line) [status]` indented under their parents. */
+export function spanTree(spans: SpanData[]): string {
+  const children = new Map<string | null, SpanData[]>();
+  const ids = new Set(spans.map((s) => s.span_id));
+  for (const s of spans) {
+    const parent = s.parent_span_id && ids.has(s.parent_span_id) ? s.parent_span_id : null;
+    children.set(parent, [...(children.get(parent) ?? []), s]);
+  }
+  const lines: string[] = [];
+  const walk = (parent: string | null, indent: string) => {
+    const kids = (children.get(parent) ?? []).sort((a, b) => (BigInt(a.start_time_unix_nano) < BigInt(b.start_time_unix_nano) ? -1 : 1));
+    for (const s of kids) {
+      lines.push(`${indent}${s.name}:${s.attributes['code.line.number']}${s.status.code === 'ERROR' ? ' ERROR' : ''}`);
+      walk(s.span_id, `${indent}  `);
+    }
+  };
+  walk(null, '');
+  return lines.join('\n');
+}
+
+export function byName(spans: SpanData[], name: string): SpanData[] {
+  return spans.filter((s) => s.name === name);
+}
+
+/** Events of one kind as compact tuples, e.g. var → [name, value, line]. */
+export function events(span: SpanData, kind: 'cti.var' | 'cti.branch' | 'cti.loop' | 'exception'): unknown[][] {
+  return span.events.filter((e) => e.name === kind).map((e) => Object.values(e.attributes));
+}
