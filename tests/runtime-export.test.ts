@@ -58,6 +58,8 @@ describe('readRuntimeEnv', () => {
       sampler: { kind: 'always_on', parentBased: true, ratio: 1 },
       eventLimit: undefined,
       valueLimit: undefined,
+      queueSize: undefined,
+      batchSize: undefined,
       warnings: [],
     });
     expect(r.resource).toEqual({
@@ -121,6 +123,8 @@ describe('readRuntimeEnv', () => {
     const limits = read({ OTEL_SPAN_EVENT_COUNT_LIMIT: '-1', OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '1.5' });
     expect(limits).toMatchObject({ eventLimit: undefined, valueLimit: undefined });
     expect(limits.warnings).toHaveLength(2);
+    expect(read({ OTEL_BSP_MAX_QUEUE_SIZE: '10000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100' })).toMatchObject({ queueSize: 10000, batchSize: 100 });
+    expect(read({ OTEL_BSP_MAX_QUEUE_SIZE: '0' }).queueSize).toBeUndefined();
   });
 
   it('reads the sampler', () => {
@@ -472,6 +476,18 @@ describe('OtlpHttpExporter in a real process', () => {
     }
   });
 
+  it('takes a bigger queue from OTEL_BSP_MAX_QUEUE_SIZE for bursts', async () => {
+    ok.spans = [];
+    ok.requests = 0;
+    const r = await runFixture({
+      RECEIVER_URL: ok.url, OTEL_BSP_MAX_QUEUE_SIZE: '6000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1000',
+      FIX_SPANS: '5000', FIX_BATCH: '100', FIX_EXIT: 'natural',
+    });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(ok.spans).toHaveLength(5000);
+    expect(ok.requests).toBe(5);
+  });
+
   it('does nothing when OTEL_SDK_DISABLED=true', async () => {
     const r = await runFixture({ RECEIVER_URL: ok.url, OTEL_SDK_DISABLED: 'true', FIX_EXIT: 'natural' });
     expect(r).toMatchObject({ code: 0, stdout: 'no exporter\n', stderr: '' });
@@ -510,6 +526,15 @@ describe('OtlpHttpExporter in process', () => {
     expect(e.drops.count).toBe(25);
     e.flushSync();
     expect(lines).toEqual([`dropped 25 spans: receiver ${url}/v1/traces unreachable (ECONNREFUSED)`]);
+    // A flushSync() the program survived (a crash monitor) must not hide later drops.
+    e.export([sampleSpan()]);
+    await e.flush();
+    e.flushSync();
+    e.flushSync();
+    expect(lines).toEqual([
+      `dropped 25 spans: receiver ${url}/v1/traces unreachable (ECONNREFUSED)`,
+      `dropped 1 more span: receiver ${url}/v1/traces unreachable (ECONNREFUSED)`,
+    ]);
   });
 
   it('flush() gives up at the timeout when the receiver hangs', async () => {

@@ -21,6 +21,10 @@ export interface RuntimeEnv {
   endpoint?: string;
   headers: Record<string, string>;
   timeoutMs: number;
+  /** OTEL_BSP_MAX_QUEUE_SIZE: spans waiting for the receiver before new ones are dropped. */
+  queueSize?: number;
+  /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per request. */
+  batchSize?: number;
   sampler: SamplerConfig;
   /** Overrides the build-time eventsPerSpan limit when set. */
   eventLimit?: number;
@@ -86,6 +90,8 @@ export function readRuntimeEnv(env: EnvVars = process.env, warn: (message: strin
       readInt(get, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 1, warn) ??
       readInt(get, 'OTEL_EXPORTER_OTLP_TIMEOUT', 1, warn) ??
       DEFAULT_TIMEOUT_MS,
+    queueSize: readInt(get, 'OTEL_BSP_MAX_QUEUE_SIZE', 1, warn),
+    batchSize: readInt(get, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1, warn),
     sampler: readSampler(get, warn),
     eventLimit: readInt(get, 'OTEL_SPAN_EVENT_COUNT_LIMIT', 0, warn),
     valueLimit: readInt(get, 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0, warn),

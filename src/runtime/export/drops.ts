@@ -7,7 +7,7 @@ import { stderrLine } from './warn.js';
 export class DropCounter {
   count = 0;
   private reason = '';
-  private reported = false;
+  private reported = 0;
 
   constructor(private readonly write: (line: string) => void = stderrLine) {}
 
@@ -18,9 +18,15 @@ export class DropCounter {
     if (!weak || !this.reason) this.reason = reason;
   }
 
+  /**
+   * Prints what was dropped since the last report. Normally called once, at exit; a
+   * flushSync() from a crash monitor that the program survives must not swallow later drops.
+   */
   report(): void {
-    if (this.reported || this.count === 0) return;
-    this.reported = true;
-    this.write(`dropped ${this.count} span${this.count === 1 ? '' : 's'}: ${this.reason}`);
+    const n = this.count - this.reported;
+    if (n <= 0) return;
+    const more = this.reported > 0 ? ' more' : '';
+    this.reported = this.count;
+    this.write(`dropped ${n}${more} span${n === 1 ? '' : 's'}: ${this.reason}`);
   }
 }

@@ -39,12 +39,21 @@ class FanOut implements SpanExporter {
 
 /** The exporters the environment asks for, behind one SpanExporter; null when none is configured. */
 export function createExporters(
-  env: Pick<RuntimeEnv, 'disabled' | 'tracesFile' | 'endpoint' | 'headers' | 'timeoutMs'>,
+  env: Pick<RuntimeEnv, 'disabled' | 'tracesFile' | 'endpoint' | 'headers' | 'timeoutMs' | 'queueSize' | 'batchSize'>,
 ): SpanExporter | null {
   if (env.disabled) return null;
   const exporters: SpanExporter[] = [];
   if (env.tracesFile) exporters.push(new JsonlExporter(env.tracesFile));
-  if (env.endpoint) exporters.push(new OtlpHttpExporter({ endpoint: env.endpoint, headers: env.headers, timeoutMs: env.timeoutMs }));
+  if (env.endpoint) {
+    exporters.push(new OtlpHttpExporter({
+      endpoint: env.endpoint,
+      headers: env.headers,
+      timeoutMs: env.timeoutMs,
+      maxQueueSize: env.queueSize,
+      // The spec caps the batch at the queue size.
+      maxBatchSize: env.batchSize !== undefined && env.queueSize !== undefined ? Math.min(env.batchSize, env.queueSize) : env.batchSize,
+    }));
+  }
   if (exporters.length === 0) return null;
   return exporters.length === 1 ? exporters[0]! : new FanOut(exporters);
 }
