@@ -55,13 +55,14 @@ export interface BranchSite { t: 'b'; k: string; l: number }
 export interface LoopSite { t: 'l'; k: string; l: number }
 export type SiteData = FnSite | VarSite | BranchSite | LoopSite;
 
-export interface FileOptions { lang: string; returns: boolean; valueLength: number; events: number }
+export interface FileOptions { lang: string; returns: boolean; exceptions?: boolean; valueLength: number; events: number }
 
 export interface FileTable {
   path: string;
   sites: SiteData[];
   lang: string;
   returns: boolean;
+  exceptions: boolean;
   valueLength: number;
   events: number;
 }
@@ -154,6 +155,7 @@ export function file(path: string, sites: SiteData[], opts: FileOptions): FileTa
     sites,
     lang: opts.lang,
     returns: opts.returns,
+    exceptions: opts.exceptions !== false,
     valueLength: settings?.valueLimit ?? opts.valueLength,
     events: settings?.eventLimit ?? opts.events,
   };
@@ -310,6 +312,7 @@ function isDescendant(span: Span, ancestor: Span): boolean {
 
 /** The exception event is kept even at the event limit: it takes the last slot. */
 function recordException(s: Span, error: unknown): void {
+  if (!s.file.exceptions) return;
   const ev = new SpanEvent(EventKind.Exception, -1, s.end, error);
   if (s.events === null) s.events = [ev];
   else if (s.events.length < s.file.events) s.events.push(ev);

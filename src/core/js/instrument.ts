@@ -455,7 +455,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
 
   const esm = program.sourceType === 'module' || ctx.moduleType === 'esm';
   const spec = JSON.stringify(ctx.runtime);
-  const opts = JSON.stringify({ lang: language, returns: capture.returns, valueLength: ctx.config.limits.valueLength, events: ctx.config.limits.eventsPerSpan });
+  const opts = JSON.stringify({ lang: language, returns: capture.returns, exceptions: capture.exceptions, valueLength: ctx.config.limits.valueLength, events: ctx.config.limits.eventsPerSpan });
   const table = `${NS}.file(${JSON.stringify(ctx.relativePath)},${JSON.stringify(sites.sites)},${opts})`;
   const header = esm
     ? `${MARKER}import * as ${NS} from ${spec};var ${F}=${table};`
