@@ -305,7 +305,7 @@ describe('JsonlExporter', () => {
 
 // ---------------------------------------------------------------- OTLP over HTTP
 
-type Behaviour = 'ok' | 'hang' | '503' | 'reset' | 'partial';
+type Behaviour = 'ok' | 'slow' | 'hang' | '503' | 'reset' | 'partial';
 
 interface Receiver {
   url: string;
@@ -331,9 +331,12 @@ async function startReceiver(behaviour: Behaviour = 'ok'): Promise<Receiver> {
         case 'reset': req.socket.destroy(); return;
         case '503': res.writeHead(503, { 'content-type': 'application/json' }).end('{}'); return;
         case 'partial': res.writeHead(200, { 'content-type': 'application/json' }).end('{"partialSuccess":{"rejectedSpans":"2","errorMessage":"too old"}}'); return;
-        default:
+        default: {
           r.spans.push(...fromOtlpJson(Buffer.concat(chunks).toString('utf8')));
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+          const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+          if (r.behaviour === 'slow') setTimeout(answer, 500);
+          else answer();
+        }
       }
     });
   });
@@ -394,6 +397,21 @@ describe('OtlpHttpExporter in a real process', () => {
     const s7 = ok.spans.find((s) => s.name === 'fn7')!;
     expect(s7).toMatchObject({ parent_span_id: '0000000000000001', attributes: { 'cti.i': 7 }, resource: { 'service.name': 'fixture' } });
     expect(s7.resource['process.pid']).toEqual(expect.any(Number));
+  });
+
+  it('re-sends requests cut off by process.exit() (at least once)', async () => {
+    ok.spans = [];
+    ok.behaviour = 'slow';
+    try {
+      const r = await runFixture({ RECEIVER_URL: ok.url, FIX_SPANS: '250', FIX_BATCH: '100', FIX_EXIT: 'exit-soon' });
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      const names = new Set(ok.spans.map((s) => s.name));
+      expect(names.size).toBe(250);
+      // The 200 spans in flight at exit arrived twice: a duplicate rather than a loss.
+      expect(ok.spans.length).toBe(450);
+    } finally {
+      ok.behaviour = 'ok';
+    }
   });
 
   it('delivers everything when the program just ends, and lets it end promptly', async () => {
@@ -486,6 +504,14 @@ describe('OtlpHttpExporter in a real process', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(ok.spans).toHaveLength(5000);
     expect(ok.requests).toBe(5);
+  });
+
+  it('says how to keep more when a burst overflows the default queue', async () => {
+    ok.spans = [];
+    const r = await runFixture({ RECEIVER_URL: ok.url, FIX_SPANS: '3000', FIX_BATCH: '100', FIX_EXIT: 'natural' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`cti: dropped 952 spans: receiver ${ok.url}/v1/traces could not keep up: over 2048 spans waiting (raise OTEL_BSP_MAX_QUEUE_SIZE)\n`);
+    expect(ok.spans).toHaveLength(2048);
   });
 
   it('does nothing when OTEL_SDK_DISABLED=true', async () => {

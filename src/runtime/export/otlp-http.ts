@@ -92,7 +92,7 @@ export class OtlpHttpExporter implements SpanExporter {
     const take = Math.min(room, batch.length);
     // A loop, not push(...batch): spreading a huge batch overflows the call stack.
     for (let i = 0; i < take; i++) this.queue.push(batch[i]!);
-    this.drops.add(batch.length - take, `receiver ${this.endpoint} too slow (queue of ${this.maxQueueSize} spans full)`, true);
+    this.drops.add(batch.length - take, `receiver ${this.endpoint} could not keep up: over ${this.maxQueueSize} spans waiting (raise OTEL_BSP_MAX_QUEUE_SIZE)`, true);
     if (take > 0) this.schedulePump();
   }
 
