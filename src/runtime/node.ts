@@ -54,10 +54,9 @@ if (exporter !== null) {
     drain();
     return [];
   });
-  // Observes a crash without changing it: the spans that threw learn what, and are flushed.
+  // Observes a crash without changing it: the spans that threw learn what; the 'exit' hook sends them.
   process.on('uncaughtExceptionMonitor', (error) => {
     uncaught(error);
     drain();
-    exporter.flushSync();
   });
 }

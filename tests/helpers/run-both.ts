@@ -83,25 +83,7 @@ export async function runBoth(
   return { original, instrumented, spans, results, dir };
 }
 
-/** The spans as a readable tree: `name(line) [status]` indented under their parents. */
-export function spanTree(spans: SpanData[]): string {
-  const children = new Map<string | null, SpanData[]>();
-  const ids = new Set(spans.map((s) => s.span_id));
-  for (const s of spans) {
-    const parent = s.parent_span_id && ids.has(s.parent_span_id) ? s.parent_span_id : null;
-    children.set(parent, [...(children.get(parent) ?? []), s]);
-  }
-  const lines: string[] = [];
-  const walk = (parent: string | null, indent: string) => {
-    const kids = (children.get(parent) ?? []).sort((a, b) => (BigInt(a.start_time_unix_nano) < BigInt(b.start_time_unix_nano) ? -1 : 1));
-    for (const s of kids) {
-      lines.push(`${indent}${s.name}:${s.attributes['code.line.number']}${s.status.code === 'ERROR' ? ' ERROR' : ''}`);
-      walk(s.span_id, `${indent}  `);
-    }
-  };
-  walk(null, '');
-  return lines.join('\n');
-}
+export { spanTree } from '../../src/cli/span-tree.js';
 
 export function byName(spans: SpanData[], name: string): SpanData[] {
   return spans.filter((s) => s.name === name);
