@@ -357,14 +357,19 @@ function finish(s: Span): void {
   finished.push(s);
   if (finished.length >= BATCH) flush();
   else if (!flushScheduled) {
+    // Spans of a quiet program still leave within a second.
     flushScheduled = true;
-    platform.later(flush, 1000);
+    platform.later(timedFlush, 1000);
   }
+}
+
+function timedFlush(): void {
+  flushScheduled = false;
+  flush();
 }
 
 /** Hands every finished span to the sink now. */
 export function flush(): void {
-  flushScheduled = false;
   if (finished.length === 0 || settings?.sink == null) return;
   const batch = finished;
   finished = [];

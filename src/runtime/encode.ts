@@ -1,4 +1,4 @@
-import { EventKind, Flag, Preview, type BranchSite, type LoopSite, type Span, type Trace, type VarSite } from './core.js';
+import { EventKind, Flag, Preview, type BranchSite, type FnSite, type LoopSite, type Span, type SpanEvent, type Trace, type VarSite } from './core.js';
 import type { Attributes, SpanData, SpanEventData } from './span-data.js';
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -56,6 +56,8 @@ function exceptionAttributes(error: unknown, limit: number): Attributes {
   return { 'exception.type': type, 'exception.message': message, 'exception.stacktrace': stack };
 }
 
+const UNOBSERVED = 'exception (thrown value not observed by instrumented code)';
+
 /** Turns a finished span into the JSONL/OTLP shape of docs/telemetry.md. */
 export function toSpanData(s: Span, clock: (ms: number) => string, resource: Attributes): SpanData {
   const { file, site } = s;
@@ -106,7 +108,72 @@ export function toSpanData(s: Span, clock: (ms: number) => string, resource: Att
     attributes,
     events,
     dropped_events_count: s.dropped,
-    status: s.error ? { code: 'ERROR', message: message ?? 'exception (thrown value not observed by instrumented code)' } : { code: 'OK' },
+    status: s.error ? { code: 'ERROR', message: message ?? UNOBSERVED } : { code: 'OK' },
     resource,
   };
+}
+
+// ---- JSONL fast path -------------------------------------------------------------------
+// JSON.stringify of a span object costs about ten times more than joining strings whose
+// constant parts (per site) are encoded once. `spanJsonLine` writes exactly what
+// JSON.stringify(toSpanData(...)) writes (a test holds them equal).
+
+interface FnJson { name: string; attrs: string; argKeys: string[] }
+const fnJson = new WeakMap<FnSite, FnJson>();
+const q = JSON.stringify;
+
+function fnFragments(s: Span): FnJson {
+  let j = fnJson.get(s.site);
+  if (j === undefined) {
+    const { site, file } = s;
+    j = {
+      name: q(site.n),
+      attrs: `"code.function.name":${q(site.n)},"code.file.path":${q(file.path)},"code.line.number":${site.l},"cti.lang":${q(file.lang)}`,
+      argKeys: site.a.map((a) => q(`cti.arg.${a}`)),
+    };
+    fnJson.set(site, j);
+  }
+  return j;
+}
+
+/** A var, branch or loop event (exceptions are encoded where the status message is taken). */
+function eventLine(s: Span, ev: SpanEvent, clock: (ms: number) => string, limit: number): string {
+  const time = clock(ev.time);
+  if (ev.kind === EventKind.Var) {
+    const vs = s.file.sites[ev.site] as VarSite;
+    return `{"name":"cti.var","time_unix_nano":"${time}","attributes":{"cti.var.name":${q(vs.n)},"cti.var.value":${q(formatValue(ev.value, limit))},"code.line.number":${vs.l}}}`;
+  }
+  if (ev.kind === EventKind.Branch) {
+    const bs = s.file.sites[ev.site] as BranchSite;
+    return `{"name":"cti.branch","time_unix_nano":"${time}","attributes":{"cti.branch.kind":${q(bs.k)},"code.line.number":${bs.l}}}`;
+  }
+  const ls = s.file.sites[ev.site] as LoopSite;
+  return `{"name":"cti.loop","time_unix_nano":"${time}","attributes":{"cti.loop.kind":${q(ls.k)},"code.line.number":${ls.l},"cti.loop.iterations":${ev.value as number}}}`;
+}
+
+/** One JSONL line (without the newline) for a finished span. */
+export function spanJsonLine(s: Span, clock: (ms: number) => string, resourceJson: string): string {
+  const j = fnFragments(s);
+  const limit = s.file.valueLength;
+  let out = `{"trace_id":"${traceHex(s.trace!)}","span_id":"${spanHex(s)}","parent_span_id":${s.parent === null ? 'null' : `"${spanHex(s.parent)}"`},"name":${j.name},"start_time_unix_nano":"${clock(s.start)}","end_time_unix_nano":"${clock(s.end)}","attributes":{${j.attrs}`;
+  if (s.args !== null) for (let i = 0; i < s.args.length; i++) out += `,${j.argKeys[i]}:${q(formatValue(s.args[i], limit))}`;
+  if ((s.flags & Flag.HasValue) !== 0 && s.file.returns && !s.error) out += `,"cti.return":${q(formatValue(s.ret, limit))}`;
+  out += '},"events":[';
+  let message: string | undefined;
+  const events = s.events;
+  if (events !== null) {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
+      if (i > 0) out += ',';
+      if (ev.kind === EventKind.Exception) {
+        const attrs = exceptionAttributes(ev.value, limit);
+        message = `${attrs['exception.type']}: ${attrs['exception.message']}`;
+        out += q({ name: 'exception', time_unix_nano: clock(ev.time), attributes: attrs });
+      } else {
+        out += eventLine(s, ev, clock, limit);
+      }
+    }
+  }
+  const status = s.error ? `{"code":"ERROR","message":${q(message ?? UNOBSERVED)}}` : '{"code":"OK"}';
+  return `${out}],"dropped_events_count":${s.dropped},"status":${status},"resource":${resourceJson}}`;
 }

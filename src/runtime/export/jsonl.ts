@@ -17,10 +17,15 @@ export class JsonlExporter implements SpanExporter {
   }
 
   export(batch: SpanData[]): void {
-    if (batch.length === 0) return;
+    let text = '';
+    for (const span of batch) text += `${JSON.stringify(span)}\n`;
+    this.appendLines(text, batch.length);
+  }
+
+  /** Appends `count` spans already encoded as JSON lines (the runtime's fast path). */
+  appendLines(text: string, count: number): void {
+    if (count === 0) return;
     try {
-      let text = '';
-      for (const span of batch) text += `${JSON.stringify(span)}\n`;
       const data = Buffer.from(text);
       if (this.fd === null) {
         mkdirSync(dirname(this.path), { recursive: true });
@@ -29,7 +34,7 @@ export class JsonlExporter implements SpanExporter {
       // Regular files take the whole buffer in one call; the loop only guards odd targets (FIFOs).
       for (let off = 0; off < data.length; ) off += writeSync(this.fd, data, off);
     } catch (e) {
-      this.drops.add(batch.length, `could not write ${this.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      this.drops.add(count, `could not write ${this.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       // Reopen next time: the directory may come back, the disk may free up.
       this.close();
     }
