@@ -266,6 +266,14 @@ describe('cti instrument: --json, cache and debug log', () => {
     expect(existsSync(cacheDir)).toBe(false);
   });
 
+  it('an unwritable cache directory costs one warning, not the build, even with several workers', () => {
+    for (let i = 0; i < 6; i++) write(`src/gen/file${i}.js`, `export function f${i}(a) { return a; }\n`);
+    const r = cti(['instrument', 'src', '--out', 'build', '--jobs', '3', '--cache-dir', 'package.json/cache']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.match(/^cti: warning: cache directory .*package\.json\/cache is not writable/gm)).toHaveLength(1);
+    expect(snapshot(join(project, 'build'))).toHaveProperty(['gen/file5.js']);
+  });
+
   it('--debug-log writes JSON lines with phase, file, cache and timings', () => {
     const r = cti(['instrument', 'src', '--out', 'build', '--debug-log', 'debug.jsonl', '--jobs', '2']);
     expect(r.code, r.stderr).toBe(0);

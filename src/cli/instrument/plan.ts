@@ -78,7 +78,7 @@ function checkOverlap(inputs: Input[], root: string, out: string | null, outGive
   }
 }
 
-/** The first exclude pattern matching `rel`, for the "why was it copied" message. */
+/** Why a supported file is not instrumented (naming the exclude pattern that matched), or null when it is. */
 function matcher(config: CtiConfig) {
   const included = picomatch(config.include, { dot: true });
   const excluders = config.exclude.map((p) => ({ pattern: p, test: picomatch(p, { dot: true }) }));
