@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import findCacheDirectory from 'find-cache-dir';
 import { configHash, resolveConfig } from './config.js';
-import { instrument, relativePath, RUNTIME_SPECIFIER } from './index.js';
+import { instrument, relativePath, RUNTIME_SPECIFIER } from './instrument.js';
 import { languageFor } from './languages.js';
 import type { Diagnostic, InstrumentOptions, InstrumentResult, InstrumentStats, LanguageInstrumenter, SourceMapV3 } from './types.js';
 import { validateInstrumented } from './validate.js';

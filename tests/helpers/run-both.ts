@@ -80,6 +80,7 @@ export async function runBoth(
   const spans = existsSync(traces)
     ? readFileSync(traces, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SpanData)
     : [];
+  if (!process.env.CTI_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
   return { original, instrumented, spans, results, dir };
 }
 
