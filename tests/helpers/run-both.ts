@@ -27,6 +27,41 @@ export interface BothResult {
   spans: SpanData[];
   results: Record<string, InstrumentResult>;
   dir: string;
+  /** Whether the instrumented run created the CTI_TRACES_FILE at all. */
+  tracesWritten: boolean;
+}
+
+export interface RunBothOptions {
+  env?: Record<string, string>;
+  config?: InstrumentOptions['config'];
+  nodeArgs?: string[];
+  instrumentOnly?: string[];
+  /**
+   * What the host tells instrument() about the module system. 'auto' applies Node's rule as
+   * `cti instrument` does: .mjs/.cjs by extension, .js/.jsx by the nearest package.json "type"
+   * (the repository's own, "module", above the fixture). Default: nothing (the syntax decides).
+   */
+  moduleType?: 'auto' | 'esm' | 'cjs';
+  /**
+   * A build step after instrumenting (e.g. TypeScript's transpileModule, see ./transpile.ts):
+   * applied alike to both copies of every file it returns a result for, written as `name` next
+   * to the source. Run the entry by its output name.
+   */
+  transpile?: (name: string, code: string) => { name: string; code: string } | null;
+  /** Set CTI_TRACES_FILE for the instrumented run (default true). */
+  tracesFile?: boolean;
+}
+
+/** Node's module type of a fixture file, as `cti instrument` resolves it (see RunBothOptions.moduleType). */
+function nodeModuleType(name: string, files: Record<string, string>): 'esm' | 'cjs' | undefined {
+  if (/\.mjs$/i.test(name)) return 'esm';
+  if (/\.cjs$/i.test(name)) return 'cjs';
+  if (!/\.jsx?$/i.test(name)) return undefined;
+  for (let d = dirname(name); ; d = dirname(d)) {
+    const pkg = files[d === '.' ? 'package.json' : `${d}/package.json`];
+    if (pkg !== undefined) return (JSON.parse(pkg) as { type?: string }).type === 'module' ? 'esm' : 'cjs';
+    if (d === '.' || d === dirname(d)) return 'esm';
+  }
 }
 
 let counter = 0;
@@ -35,7 +70,7 @@ let counter = 0;
 export async function runBoth(
   files: Record<string, string>,
   entry: string,
-  options: { env?: Record<string, string>; config?: InstrumentOptions['config']; nodeArgs?: string[]; instrumentOnly?: string[] } = {},
+  options: RunBothOptions = {},
 ): Promise<BothResult> {
   const dir = join(TMP, `run-${process.pid}-${counter++}`);
   rmSync(dir, { recursive: true, force: true });
@@ -48,7 +83,10 @@ export async function runBoth(
     writeFileSync(orig, code);
     const wanted = !options.instrumentOnly || options.instrumentOnly.includes(name);
     const r = wanted && /\.[cm]?[jt]sx?$/.test(name)
-      ? await instrument(code, { filename: orig, root: join(dir, 'orig'), runtime: RUNTIME, config: options.config })
+      ? await instrument(code, {
+        filename: orig, root: join(dir, 'orig'), runtime: RUNTIME, config: options.config,
+        moduleType: options.moduleType === 'auto' ? nodeModuleType(name, files) : options.moduleType,
+      })
       : null;
     if (r) results[name] = r;
     if (r?.map) {
@@ -61,6 +99,11 @@ export async function runBoth(
       writeFileSync(inst, `${r.code}\n//# sourceMappingURL=${basename(name)}.map`);
     } else {
       writeFileSync(inst, r ? r.code : code);
+    }
+    const built = options.transpile && [options.transpile(name, code), options.transpile(name, r ? r.code : code)];
+    if (built && built[0] && built[1]) {
+      writeFileSync(join(dir, 'orig', built[0].name), built[0].code);
+      writeFileSync(join(dir, 'inst', built[1].name), built[1].code);
     }
   }
   const traces = join(dir, 'spans.jsonl');
@@ -76,12 +119,13 @@ export async function runBoth(
     return { stdout: clean(p.stdout), stderr: clean(p.stderr), status: p.status };
   };
   const original = run('orig', {});
-  const instrumented = run('inst', { CTI_TRACES_FILE: traces });
-  const spans = existsSync(traces)
+  const instrumented = run('inst', options.tracesFile === false ? {} : { CTI_TRACES_FILE: traces });
+  const tracesWritten = existsSync(traces);
+  const spans = tracesWritten
     ? readFileSync(traces, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SpanData)
     : [];
   if (!process.env.CTI_KEEP_TMP) rmSync(dir, { recursive: true, force: true });
-  return { original, instrumented, spans, results, dir };
+  return { original, instrumented, spans, results, dir, tracesWritten };
 }
 
 export { spanTree } from '../../src/cli/span-tree.js';
