@@ -173,6 +173,8 @@ function capture(value: unknown, limit: number): unknown {
   return value;
 }
 
+/** Inserted as `enter(file, site, ...arguments of the call)`; the values are read through `arguments`. */
+export function enter(file: FileTable | undefined, id: number, ...args: unknown[]): Span | 0;
 export function enter(file: FileTable | undefined, id: number): Span | 0 {
   // `file` is undefined when a circular import calls in before the file's table exists.
   if (settings === null || settings.sink === null || file === undefined) return 0;
@@ -275,6 +277,8 @@ export function l(s: Span | 0, id: number): void {
 }
 
 /** Before an await or yield: the function suspends, hand the context back. */
+export function aw<T>(s: Span | 0, value: T): T;
+export function aw(s: Span | 0): undefined;
 export function aw<T>(s: Span | 0, value?: T): T | undefined {
   if (s !== 0) {
     if (current === s) current = s.prev;
@@ -284,6 +288,8 @@ export function aw<T>(s: Span | 0, value?: T): T | undefined {
 }
 
 /** After an await or yield, or entering a catch/finally that may follow one: resume. */
+export function rs<T>(s: Span | 0, value: T): T;
+export function rs(s: Span | 0): undefined;
 export function rs<T>(s: Span | 0, value?: T): T | undefined {
   if (s !== 0) {
     if (current !== s) {

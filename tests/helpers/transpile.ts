@@ -3,6 +3,8 @@
  * JSX compiled, decorators lowered), so that .ts/.tsx/.jsx fixtures and TC39 decorators run
  * on Node 20. Both copies (original and instrumented) go through the same step.
  */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
 
 export interface TranspileOptions {
@@ -42,7 +44,7 @@ export function tsTranspile(options: TranspileOptions = {}): (name: string, code
 }
 
 /**
- * Type-checks a set of in-memory TypeScript files (strict) and returns the errors as
+ * Type-checks a set of TypeScript files (strict), written to `dir`, and returns the errors as
  * `file:line: TSxxxx message`. The runtime import of instrumented code resolves to dist/.
  */
 export function typeCheck(files: Record<string, string>, dir: string, extra: ts.CompilerOptions = {}): string[] {
@@ -57,18 +59,19 @@ export function typeCheck(files: Record<string, string>, dir: string, extra: ts.
     types: ['node'],
     ...extra,
   };
-  const paths = new Map(Object.entries(files).map(([name, code]) => [`${dir}/${name}`, code]));
-  const host = ts.createCompilerHost(options);
-  const readFile = host.readFile.bind(host);
-  const fileExists = host.fileExists.bind(host);
-  host.readFile = (f) => paths.get(f) ?? readFile(f);
-  host.fileExists = (f) => paths.has(f) || fileExists(f);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (f, lang, ...rest) =>
-    paths.has(f) ? ts.createSourceFile(f, paths.get(f)!, lang, true) : getSourceFile(f, lang, ...rest);
-  const program = ts.createProgram([...paths.keys()], options, host);
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    const where = d.file && d.start !== undefined ? `${d.file.fileName.slice(dir.length + 1)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
+  rmSync(dir, { recursive: true, force: true });
+  const roots: string[] = [];
+  for (const [name, code] of Object.entries(files)) {
+    const file = join(dir, name);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, code);
+    roots.push(file);
+  }
+  const program = ts.createProgram(roots, options);
+  const errors = ts.getPreEmitDiagnostics(program).map((d) => {
+    const where = d.file && d.start !== undefined ? `${relative(dir, d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : '';
     return `${where}: TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
   });
+  rmSync(dir, { recursive: true, force: true });
+  return errors;
 }

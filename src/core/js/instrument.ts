@@ -33,6 +33,23 @@ const LOOP_KIND: Record<string, string> = {
   ForStatement: 'for', ForInStatement: 'for-in', ForOfStatement: 'for-of', WhileStatement: 'while', DoWhileStatement: 'do-while',
 };
 
+function hasUseStrict(directives: t.Directive[]): boolean {
+  return directives.some((d) => d.value.value === 'use strict');
+}
+
+/**
+ * `let x = null`, `const list = []`: TypeScript gives such an unannotated variable an evolving
+ * type that later assignments widen; passed through our generic `v()` it would be fixed at
+ * `null` or `never[]` and the instrumented file would no longer type-check, so the wrapped
+ * initialiser gets `as any`.
+ */
+function evolvingType(d: t.VariableDeclarator): boolean {
+  const init = d.init;
+  if (d.id.type !== 'Identifier' || d.id.typeAnnotation || !init) return false;
+  return (init.type === 'ArrayExpression' && init.elements.length === 0) || init.type === 'NullLiteral' ||
+    (init.type === 'Identifier' && init.name === 'undefined') || (init.type === 'UnaryExpression' && init.operator === 'void');
+}
+
 function isFunctionValue(node: Node | null | undefined): boolean {
   return !!node && (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression' || node.type === 'ClassExpression');
 }
@@ -62,6 +79,9 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
   const NS = base;
   const F = `${base}$f`;
   const S = `${base}$s`;
+
+  /** Whether the code being walked is strict-mode code (modules, classes, 'use strict'). */
+  let strict = program.sourceType === 'module' || ctx.moduleType === 'esm' || hasUseStrict(program.directives);
 
   const sites = new SiteTable(redactionTest(ctx.config));
   const edits = new InsertionList();
@@ -162,35 +182,17 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       }
       case 'ClassDeclaration':
       case 'ClassExpression': {
-        const cls = qualify(scope, node.id?.name ?? hint ?? ANONYMOUS);
-        for (const d of node.decorators ?? []) visit(d, node, 'decorators', fn, scope, null, depth + 1);
-        if (node.superClass) visit(node.superClass, node, 'superClass', fn, scope, null, depth + 1);
-        for (const member of node.body.body) {
-          if (ignored(member)) continue;
-          for (const d of (member as { decorators?: t.Decorator[] }).decorators ?? []) visit(d, member, 'decorators', fn, scope, null, depth + 2);
-          switch (member.type) {
-            case 'ClassMethod':
-            case 'ClassPrivateMethod':
-              // Computed keys are evaluated where the class is defined.
-              if (member.computed) visit(member.key, member, 'key', fn, scope, null, depth + 2);
-              visitFunction(member, `${cls}.${keyName(member.key, !!member.computed)}`, lineOf(member.key), '', depth + 1);
-              break;
-            case 'ClassProperty':
-            case 'ClassPrivateProperty':
-            case 'ClassAccessorProperty': {
-              const computed = 'computed' in member && !!member.computed;
-              if (computed) visit(member.key, member, 'key', fn, scope, null, depth + 2);
-              // Initialisers run with the instance as `this`: no span of ours is in scope.
-              if (member.value) visit(member.value, member, 'value', null, cls, keyName(member.key, computed), depth + 2);
-              break;
-            }
-            case 'StaticBlock':
-              visitChildren(member, null, cls, depth + 1);
-              break;
-          }
-        }
+        // Every part of a class is strict-mode code.
+        const outer = strict;
+        strict = true;
+        visitClass(node, fn, scope, hint, depth);
+        strict = outer;
         return;
       }
+      case 'TSModuleDeclaration':
+        // `namespace A.B { function f() {} }`: f is named A.B.f.
+        if (node.body) visit(node.body, node, 'body', fn, node.id.type === 'Identifier' ? qualify(scope, node.id.name) : scope, null, depth + 1);
+        return;
       case 'ObjectExpression': {
         const objScope = hint ? qualify(scope, hint) : scope;
         for (const prop of node.properties) {
@@ -214,7 +216,8 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
           visit(node.init, node, 'init', fn, scope, name, depth + 1);
           if (fn && capture.variables && name && !isFunctionValue(node.init)) {
             stats.variables++;
-            wrap(node.init, `${NS}.v(${S},${sites.variable(name, lineOf(node))},(`, '))', depth + 1);
+            const untyped = language === 'typescript' && evolvingType(node) ? ' as any' : '';
+            wrap(node.init, `${NS}.v(${S},${sites.variable(name, lineOf(node))},(`, `${untyped}))`, depth + 1);
           }
         }
         return;
@@ -271,7 +274,9 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       case 'YieldExpression':
         visitChildren(node, fn, scope, depth);
         if (!fn?.generator) return;
-        wrap(node, `${NS}.rs(${S},`, node.argument ? ')' : ` ${NS}.aw(${S}))`, depth);
+        // A yield whose value is unused stays unused (`void`): TypeScript types a used one (TS7057).
+        if (parent.type === 'ExpressionStatement') wrap(node, `${NS}.rs(${S},void (`, node.argument ? '))' : ` ${NS}.aw(${S})))`, depth);
+        else wrap(node, `${NS}.rs(${S},`, node.argument ? ')' : ` ${NS}.aw(${S}))`, depth);
         if (node.argument) wrap(node.argument, `${NS}.aw(${S},(`, '))', depth + 1);
         return;
       case 'CatchClause': {
@@ -340,6 +345,36 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     }
   }
 
+  function visitClass(node: t.Class, fn: FnCtx | null, scope: string, hint: string | null, depth: number) {
+    const cls = qualify(scope, node.id?.name ?? hint ?? ANONYMOUS);
+    for (const d of node.decorators ?? []) visit(d, node, 'decorators', fn, scope, null, depth + 1);
+    if (node.superClass) visit(node.superClass, node, 'superClass', fn, scope, null, depth + 1);
+    for (const member of node.body.body) {
+      if (ignored(member)) continue;
+      for (const d of (member as { decorators?: t.Decorator[] }).decorators ?? []) visit(d, member, 'decorators', fn, scope, null, depth + 2);
+      switch (member.type) {
+        case 'ClassMethod':
+        case 'ClassPrivateMethod':
+          // Computed keys are evaluated where the class is defined.
+          if (member.computed) visit(member.key, member, 'key', fn, scope, null, depth + 2);
+          visitFunction(member, `${cls}.${keyName(member.key, !!member.computed)}`, lineOf(member.key), '', depth + 1);
+          break;
+        case 'ClassProperty':
+        case 'ClassPrivateProperty':
+        case 'ClassAccessorProperty': {
+          const computed = 'computed' in member && !!member.computed;
+          if (computed) visit(member.key, member, 'key', fn, scope, null, depth + 2);
+          // Initialisers run with the instance as `this`: no span of ours is in scope.
+          if (member.value) visit(member.value, member, 'value', null, cls, keyName(member.key, computed), depth + 2);
+          break;
+        }
+        case 'StaticBlock':
+          visitChildren(member, null, cls, depth + 1);
+          break;
+      }
+    }
+  }
+
   /** Statements whose assignment targets are read back once the statement finished. */
   const pendingAfter = new Map<Node, string[]>();
 
@@ -375,30 +410,55 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     return names;
   }
 
-  /** Body-level function declarations become block-scoped inside our `try {}`; two clashing names would no longer parse. */
-  function blockScopeClash(body: t.BlockStatement): string | null {
+  /**
+   * Body-level function declarations become block-scoped inside our `try {}`. Why a body must
+   * then be left alone, or null: two clashing names would no longer parse; in sloppy mode a
+   * function declared again in a nested block would no longer be hoisted over the body-level
+   * one (Annex B), and a direct eval() could declare a `var` that now clashes.
+   */
+  function blockScopeClash(body: t.BlockStatement, sloppy: boolean): string | null {
     const fns = body.body.filter((s): s is t.FunctionDeclaration => s.type === 'FunctionDeclaration').map((f) => f.id!.name);
     if (!fns.length) return null;
     const seen = new Set<string>();
     for (const n of fns) {
-      if (seen.has(n)) return n;
+      if (seen.has(n)) return `"${n}" is declared twice at the top of the body`;
       seen.add(n);
     }
     const vars = new Set<string>();
+    const nestedFns = new Set<string>();
+    let evals = false;
     const collect = (n: Node) => {
       if (n.type === 'VariableDeclaration' && n.kind === 'var') for (const d of n.declarations) boundNames(d.id, []).forEach((x) => vars.add(x));
+      if (n.type === 'CallExpression' && n.callee.type === 'Identifier' && n.callee.name === 'eval') evals = true;
       for (const k in n) {
         if (SKIP_KEYS.has(k)) continue;
         const v = (n as unknown as Record<string, unknown>)[k];
         const kids = Array.isArray(v) ? v : [v];
-        for (const c of kids) if (c && typeof c.type === 'string' && !/Function|Class|Method/.test(c.type)) collect(c);
+        for (const c of kids) {
+          if (!c || typeof c.type !== 'string') continue;
+          if (c.type === 'FunctionDeclaration' && n !== body && c.id) nestedFns.add(c.id.name);
+          if (!/Function|Class|Method/.test(c.type)) collect(c);
+        }
       }
     };
     collect(body);
-    return fns.find((n) => vars.has(n)) ?? null;
+    const twice = fns.find((n) => vars.has(n));
+    if (twice) return `"${twice}" is declared twice at the top of the body`;
+    if (!sloppy) return null;
+    const again = fns.find((n) => nestedFns.has(n));
+    if (again) return `sloppy-mode function "${again}" is declared again in a nested block`;
+    if (evals) return 'sloppy-mode direct eval() could declare a var that clashes with a function declaration';
+    return null;
   }
 
   function visitFunction(node: Fn, ownName: string, line: number, scope: string, depth: number) {
+    const outer = strict;
+    if (node.body.type === 'BlockStatement' && hasUseStrict(node.body.directives)) strict = true;
+    visitFunctionIn(node, ownName, line, scope, depth);
+    strict = outer;
+  }
+
+  function visitFunctionIn(node: Fn, ownName: string, line: number, scope: string, depth: number) {
     const name = qualify(scope, ownName);
     const inner: FnCtx = { async: !!node.async, generator: !!node.generator };
     // Default values are evaluated before the body: no span exists there yet.
@@ -409,9 +469,9 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       return;
     }
     if (body.type === 'BlockStatement') {
-      const clash = blockScopeClash(body);
+      const clash = blockScopeClash(body, !strict);
       if (clash) {
-        note(line, node.loc!.start.column + 1, `${name}: not instrumented: "${clash}" is declared twice at the top of the body`, 'warning');
+        note(line, node.loc!.start.column + 1, `${name}: not instrumented: ${clash}`, 'warning');
         visit(body, node, 'body', null, name, null, depth + 1);
         return;
       }

@@ -15,7 +15,9 @@ function pluginsFor(ext: string, decorators: ParserPlugin): ParserPlugin[] {
 
 function optionsFor(filename: string, decorators: ParserPlugin): ParserOptions {
   const ext = extname(filename).toLowerCase();
-  const sourceType = ext === '.mjs' || ext === '.mts' ? 'module' : ext === '.cjs' || ext === '.cts' ? 'script' : 'unambiguous';
+  // A .cts file is CommonJS at run time but may be written with import/export (and
+  // `import x = require()`), which TypeScript compiles to require(): the syntax decides.
+  const sourceType = ext === '.mjs' || ext === '.mts' ? 'module' : ext === '.cjs' ? 'script' : 'unambiguous';
   return {
     sourceType,
     sourceFilename: filename,
