@@ -345,3 +345,419 @@ console.log(greet(process.argv[2] ?? 'nobody'));
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('CommonJS', () => {
+  it('.cjs and .js under {"type":"commonjs"}: module.exports, exports.x, require of an instrumented sibling, top-level return', async () => {
+    const files = {
+      'package.json': '{"type":"commonjs"}',
+      'main.js': `const lib = require('./lib.js');
+const { scale } = require('./util.cjs');
+function main() { return [lib.add(1, 2), lib.mul(2, 3), scale(4), require('./early.cjs')] }
+console.log(main().join(' '), typeof module.exports, __filename.endsWith('main.js'));
+`,
+      'lib.js': `exports.add = function (a, b) { return a + b };
+module.exports.mul = (a, b) => a * b;
+`,
+      'util.cjs': `module.exports = { scale(n) { return n * 10 } };
+`,
+      'early.cjs': `function early() { return true }
+if (early()) { module.exports = 'early'; return; }
+module.exports = 'late';
+`,
+    };
+    for (const moduleType of [undefined, 'auto'] as const) {
+      const r = await same(files, 'main.js', { moduleType });
+      expect(r.original.stdout).toBe('3 6 40 early object true\n');
+      expect(diagnosticsOf(r)).toEqual([]);
+      for (const f of ['main.js', 'lib.js', 'util.cjs', 'early.cjs']) {
+        expect(r.results[f].code).toMatch(/^\/\*cti:instrumented\*\/var __cti=require\("/);
+        expect(r.results[f].code).not.toContain('import ');
+      }
+      expect(spanTree(r.spans)).toContain('main:3\n  add:1\n  mul:2\n  scale:1\n  early:1');
+      expect(byName(r.spans, 'add')[0].attributes['code.file.path']).toBe('lib.js');
+    }
+  });
+
+  it('sloppy mode: mapped arguments and function declarations in blocks behave as written', async () => {
+    const r = await same({
+      'main.cjs': `function mapped(a, b) { a = 10; arguments[1] = 20; return [a, b, arguments[0], arguments[1], arguments.length].join() }
+function unmapped(a, b = 2) { a = 10; return [a, arguments[0]].join() }
+function inBlock(flag) {
+  if (flag) { function hoisted() { return 'inner' } }
+  return typeof hoisted === 'function' ? hoisted() : typeof hoisted;
+}
+function inSwitch(k) {
+  switch (k) { case 1: function viaCase() { return 'case' } }
+  return typeof viaCase;
+}
+function shadowed() {
+  function g() { return 1 }
+  { function g() { return 2 } }
+  return g();
+}
+function evals() {
+  eval('var fromEval = 1');
+  function q() { return fromEval }
+  return q();
+}
+console.log(mapped(1, 2), unmapped(1), inBlock(true), inBlock(false), inSwitch(1), inSwitch(2), shadowed(), evals());
+`,
+    }, 'main.cjs');
+    expect(r.original.stdout).toBe('10,20,10,20,2 10,1 inner undefined function undefined 2 1\n');
+    // The body of these two would change meaning inside our try block: left alone, with a warning.
+    expect(diagnosticsOf(r).map((d) => [d.severity, d.line, d.column, d.message])).toEqual([
+      ['warning', 11, 1, 'shadowed: not instrumented: sloppy-mode function "g" is declared again in a nested block'],
+      ['warning', 16, 1, 'evals: not instrumented: sloppy-mode direct eval() could declare a var that clashes with a function declaration'],
+    ]);
+    expect(nameLines(r.spans)).toEqual(['evals.q:18', 'inBlock:3', 'inBlock.hoisted:4', 'inSwitch:7', 'inSwitch:7', 'mapped:1', 'shadowed.g:13', 'unmapped:2'].filter((v, i, a) => a.indexOf(v) === i).sort());
+    expect(byName(r.spans, 'mapped')[0].attributes).toMatchObject({ 'cti.arg.a': '1', 'cti.arg.b': '2', 'cti.return': '"10,20,10,20,2"' });
+    expect(events(byName(r.spans, 'mapped')[0], 'cti.var')).toEqual([['a', '10', 1]]);
+    expect(byName(r.spans, 'inBlock.hoisted')[0].parent_span_id).toBe(byName(r.spans, 'inBlock')[0].span_id);
+  });
+
+  it('the same shapes in strict code are instrumented (block functions are block-scoped there anyway)', async () => {
+    const r = await same({
+      'main.mjs': `function shadowed() {
+  function g() { return 1 }
+  { function g() { return 2 } }
+  return g();
+}
+console.log(shadowed());
+`,
+    });
+    expect(r.original.stdout).toBe('1\n');
+    expect(diagnosticsOf(r)).toEqual([]);
+    expect(nameLines(r.spans)).toEqual(['shadowed:1', 'shadowed.g:2'].sort());
+  });
+
+  it('a body-level `var x` and `function x(){}` pair is skipped with a warning and runs the same', async () => {
+    const r = await same({
+      'main.cjs': `function clash() {
+  var x = 1;
+  function x() {}
+  return typeof x;
+}
+function fine() { var y = 1; return y }
+console.log(clash(), fine());
+`,
+    }, 'main.cjs');
+    expect(r.original.stdout).toBe('number 1\n');
+    expect(diagnosticsOf(r)).toEqual([{ file: expect.stringMatching(/main\.cjs$/), line: 1, column: 1, severity: 'warning', message: 'clash: not instrumented: "x" is declared twice at the top of the body' }]);
+    expect(nameLines(r.spans)).toEqual(['fine:6']);
+  });
+});
+
+describe('control flow and scoping', () => {
+  it('top-level await in .mjs: spans started after it are roots, awaited calls keep their children', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function load(n) { await sleep(2); return child(n) }
+function child(n) { return n * 2 }
+const value = await load(3);
+function after() { return value + 1 }
+console.log(value, after());
+for await (const v of [load(1), Promise.resolve(9)]) console.log(v, after());
+`,
+    });
+    expect(original.stdout).toBe('6 7\n2 7\n9 7\n');
+    expect(byName(spans, 'after').every((s) => s.parent_span_id === null)).toBe(true);
+    expect(byName(spans, 'load').every((s) => s.parent_span_id === null)).toBe(true);
+    expect(spanTree(spans)).toContain('load:2\n  sleep:1\n    sleep.<anonymous>:1\n  child:3');
+  });
+
+  it('labeled statements with break and continue', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `function labeled(n) {
+  let hits = 0;
+  outer: for (let i = 0; i < n; i++) {
+    inner: for (let j = 0; j < n; j++) {
+      if (j === 1) continue outer;
+      if (i === 2) break outer;
+      hits++;
+      if (j > 5) continue inner;
+    }
+  }
+  block: { if (n) break block; hits = -1; }
+  loop: while (true) { do { break loop } while (false) }
+  return hits;
+}
+console.log(labeled(4));
+`,
+    });
+    expect(original.stdout).toBe('2\n');
+    const s = byName(spans, 'labeled')[0];
+    expect(events(s, 'cti.loop')).toEqual([['for', 3, 3], ['for', 4, 5], ['while', 12, 1], ['do-while', 12, 1]]);
+    expect(events(s, 'cti.branch')).toEqual([['if', 5], ['if', 5], ['if', 6], ['if', 11]]);
+    expect(s.attributes['cti.return']).toBe('2');
+  });
+
+  it('return inside try/finally, and a finally that overrides the return, throws, or cancels it', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `function tf(x) {
+  try { return 'try' + x } finally { console.log('finally', x) }
+}
+function override() {
+  try { return 'a' } finally { return 'b' }
+}
+function overrideThrow() {
+  try { throw new Error('first') } finally { return 'swallowed' }
+}
+function finallyThrows() {
+  try { return 'never' } finally { throw new RangeError('from finally') }
+}
+function caller() { try { return finallyThrows() } catch (e) { return e.message } }
+function cancelled() { for (;;) { try { return 'never' } finally { break } } }
+function nested() { try { try { return 'inner' } finally { console.log('f1') } } finally { console.log('f2') } }
+console.log(tf(1), override(), overrideThrow(), caller(), cancelled(), nested());
+`,
+    });
+    expect(original.stdout).toBe('finally 1\nf1\nf2\ntry1 b swallowed from finally undefined inner\n');
+    expect(byName(spans, 'tf')[0].attributes['cti.return']).toBe('"try1"');
+    expect(byName(spans, 'override')[0].attributes['cti.return']).toBe('"b"');
+    expect(byName(spans, 'overrideThrow')[0]).toMatchObject({ status: { code: 'OK' }, attributes: { 'cti.return': '"swallowed"' } });
+    const ft = byName(spans, 'finallyThrows')[0];
+    expect(ft.status).toEqual({ code: 'ERROR', message: 'RangeError: from finally' });
+    expect(ft.attributes['cti.return']).toBeUndefined();
+    expect(events(ft, 'exception')[0].slice(0, 2)).toEqual(['RangeError', 'from finally']);
+    // The break in the finally cancelled the return: the function fell off its end.
+    expect(byName(spans, 'cancelled')[0].status.code).toBe('OK');
+    expect(byName(spans, 'cancelled')[0].attributes['cti.return']).toBeUndefined();
+    expect(byName(spans, 'nested')[0].attributes['cti.return']).toBe('"inner"');
+  });
+
+  it('TDZ: reading a let before its declaration throws the same ReferenceError, caught or not', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `function tdz() {
+  try { console.log(later) } catch (e) { console.log(e.constructor.name, e.message) }
+  let later = 1;
+  return later;
+}
+function crash() { const f = () => early; f(); let early = 2; }
+console.log(tdz());
+crash();
+`,
+    }, 'main.mjs', { nodeArgs: ['--enable-source-maps'] });
+    expect(original.stdout).toBe("ReferenceError Cannot access 'later' before initialization\n1\n");
+    expect(original.status).toBe(1);
+    expect(original.stderr).toContain("ReferenceError: Cannot access 'early' before initialization");
+    expect(events(byName(spans, 'tdz')[0], 'cti.var')).toEqual([['e', "ReferenceError: Cannot access 'later' before initialization", 2], ['later', '1', 3]]);
+    expect(byName(spans, 'crash')[0].status).toEqual({ code: 'ERROR', message: "ReferenceError: Cannot access 'early' before initialization" });
+  });
+
+  it('switch with let/const in cases', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `function sw(k) {
+  switch (k) {
+    case 1: let a = 'one'; return a;
+    case 2: { const b = 'two'; return b }
+    case 3: a = 'three'; return a;
+    default: { let a = 'dflt'; return a }
+  }
+}
+const safe = (k) => { try { return sw(k) } catch (e) { return e.message } };
+console.log(sw(1), sw(2), safe(3), sw(4));
+`,
+    });
+    expect(original.stdout).toBe("one two Cannot access 'a' before initialization dflt\n");
+    const [one, two, three, four] = byName(spans, 'sw');
+    expect(events(one, 'cti.var')).toEqual([['a', '"one"', 3]]);
+    expect(events(two, 'cti.branch')).toEqual([['case', 4]]);
+    expect(three.status.code).toBe('ERROR');
+    expect(events(four, 'cti.branch')).toEqual([['default', 6]]);
+  });
+
+  it('accessors on object literals, new.target, super in object methods, async arrows with expression bodies, static blocks, private fields and #x in obj', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `const acc = { _v: 1, get v() { return this._v }, set v(x) { this._v = x * 2 } };
+function NT() { return new.target === NT ? 'new' : 'call' }
+const base = { hello() { return 'base hello' } };
+const derived = { __proto__: base, hello() { return super.hello() + ' derived' }, arrow() { return (() => super.hello())() } };
+const aarrow = async (x) => x * 2;
+const aobj = async () => ({ k: await aarrow(1) });
+class SB { static v; static #count = 0; static { SB.v = helper(3); SB.#count++ } static count() { return SB.#count } }
+function helper(x) { return x + 1 }
+class P { #x = 1; #m() { return this.#x } static has(o) { return #x in o } get x() { return this.#m() } }
+acc.v = 5;
+console.log(acc.v, NT(), new NT() instanceof NT, derived.hello(), derived.arrow(), await aarrow(4), await aobj(), SB.v, SB.count());
+console.log(P.has(new P()), P.has({}), new P().x);
+`,
+    });
+    expect(original.stdout).toBe("10 call true base hello derived base hello 8 { k: 2 } 4 1\ntrue false 1\n");
+    expect(nameLines(spans)).toEqual([
+      'NT:2', 'P.#m:9', 'P.has:9', 'P.x:9', 'SB.count:7', 'aarrow:5', 'acc.v:1', 'aobj:6', 'base.hello:3', 'derived.arrow:4', 'derived.arrow.<anonymous>:4', 'derived.hello:4', 'helper:8',
+    ].sort());
+    expect(byName(spans, 'NT').map((s) => s.attributes['cti.return'])).toEqual(['"call"', '"new"']);
+    expect(spanTree(spans)).toContain('derived.hello:4\n  base.hello:3');
+    expect(spanTree(spans)).toContain('aobj:6\n  aarrow:5');
+    expect(byName(spans, 'aobj')[0].attributes['cti.return']).toBe('{ k: 2 }');
+    expect(events(byName(spans, 'acc.v').find((s) => s.attributes['cti.arg.x'] === '5')!, 'cti.var')).toEqual([['this._v', '10', 1]]);
+    expect(byName(spans, 'P.has').map((s) => s.attributes['cti.return'])).toEqual(['true', 'false']);
+  });
+
+  it("generators: .throw(), .return() through finally, yield* delegation, for await over a sync iterable", async () => {
+    const { spans, original } = await same({
+      'main.mjs': `function* g() { try { yield 1; yield 2 } catch (e) { yield 'caught ' + e } finally { console.log('cleanup') } }
+function* deleg() { const r = yield* g(); return r }
+function* twoStep() { try { yield 1 } finally { yield 'closing' } }
+function drive() {
+  const it = g();
+  const out = [it.next().value, it.throw('boom').value, it.next().done];
+  const it2 = g(); it2.next(); out.push(it2.return('early').value);
+  const it3 = twoStep(); it3.next(); out.push(it3.return('r').value, it3.next().value);
+  for (const v of g()) { out.push(v); break }
+  return out;
+}
+function consume() { return [...deleg()] }
+async function fa() { const out = []; for await (const v of [1, Promise.resolve(2), 3]) out.push(v); return out }
+async function* rejects() { yield 1; await Promise.reject(new Error('rejected')) }
+async function consumeRejects() { try { for await (const v of rejects()) {} } catch (e) { return e.message } }
+console.log(drive(), consume(), await fa(), await consumeRejects());
+`,
+    });
+    expect(original.stdout).toBe("cleanup\ncleanup\ncleanup\ncleanup\n[ 1, 'caught boom', true, 'early', 'closing', 'r', 1 ] [ 1, 2 ] [ 1, 2, 3 ] rejected\n");
+    const tree = spanTree(spans);
+    // Closed by return() (also through finally blocks, one that yields again) or a for-of break: not errors.
+    expect(tree).toContain('drive:4\n  g:1\n  g:1\n  twoStep:3\n  g:1');
+    expect(byName(spans, 'g').every((s) => s.status.code === 'OK')).toBe(true);
+    expect(byName(spans, 'twoStep')[0].status.code).toBe('OK');
+    // A delegated generator runs for whoever drives the delegating one.
+    expect(tree).toContain('consume:12\n  deleg:2\n  g:1');
+    const [thrown] = byName(spans, 'g').filter((s) => events(s, 'cti.var').length);
+    expect(events(thrown, 'cti.var')).toEqual([['e', '"boom"', 1]]);
+    const fa = byName(spans, 'fa')[0];
+    expect(events(fa, 'cti.loop')).toEqual([['for-await', 13, 3]]);
+    expect(fa.attributes['cti.return']).toBe('[ 1, 2, 3 ]');
+    // An async generator that dies of a rejected await is an error, not a closed generator; the
+    // loop that consumes it is its parent, and catches what it threw.
+    expect(byName(spans, 'rejects')[0].status).toEqual({ code: 'ERROR', message: 'Error: rejected' });
+    expect(parentOf(spans, byName(spans, 'rejects')[0])?.name).toBe('consumeRejects');
+  });
+
+  it('comma expressions in returns, empty bodies, default parameters that use earlier ones and closures', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `function comma(x) { return x++, x * 2 }
+function empty() {}
+const emptyArrow = () => {};
+class E { constructor() {} m() {} }
+function defaults(a, b = a + 1, c = () => a + b, { d = b * 2 } = {}, ...rest) { return [c(), d, rest.length].join() }
+function lazy(x = (() => { calls++; return 5 })()) { return x }
+let calls = 0;
+console.log(comma(3), empty(), emptyArrow(), new E().m(), defaults(1), defaults(1, 5, undefined, { d: 0 }, 9), lazy(), lazy(1), calls);
+`,
+    });
+    expect(original.stdout).toBe('8 undefined undefined undefined 3,4,0 6,0,1 5 1 1\n');
+    expect(byName(spans, 'comma')[0].attributes).toMatchObject({ 'cti.arg.x': '3', 'cti.return': '8' });
+    for (const n of ['empty', 'emptyArrow', 'E.constructor', 'E.m']) {
+      const s = byName(spans, n)[0];
+      expect(s.status.code).toBe('OK');
+      expect(s.attributes['cti.return']).toBeUndefined();
+    }
+    const [d1, d2] = byName(spans, 'defaults');
+    expect(d1.attributes).toMatchObject({ 'cti.arg.a': '1', 'cti.arg.b': '2', 'cti.arg.c': '[Function: c]', 'cti.arg.d': '4', 'cti.arg.rest': '[]' });
+    expect(d2.attributes).toMatchObject({ 'cti.arg.b': '5', 'cti.arg.d': '0', 'cti.arg.rest': '[ 9 ]' });
+    // The closure from the default runs inside the call; the default's IIFE runs before the span starts.
+    expect(parentOf(spans, byName(spans, 'defaults.c')[0])).toBe(d1);
+    expect(byName(spans, 'lazy.<anonymous>')[0].parent_span_id).toBeNull();
+  });
+});
+
+describe('opt-outs', () => {
+  it('// cti-ignore before a function: no span for it, it still runs', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `// cti-ignore
+function skipped(x) { return inner(x) }
+function inner(x) { return x + 1 }
+const obj = {
+  /* cti-ignore -- sent to another realm */
+  method() { return 'm' },
+  kept() { return 'k' },
+};
+class C {
+  // cti-ignore
+  static quiet() { return 'q' }
+  loud() { return 'l' }
+}
+console.log(skipped(1), obj.method(), obj.kept(), C.quiet(), new C().loud(), skipped.toString().includes('__cti'));
+`,
+    });
+    expect(original.stdout).toBe('2 m k q l false\n');
+    expect(nameLines(spans)).toEqual(['C.loud:12', 'inner:3', 'obj.kept:7']);
+  });
+
+  it('/* cti-ignore-file */ leaves the file byte for byte', async () => {
+    const code = `/* cti-ignore-file */\nfunction f() { return 1 }\nconsole.log(f());\n`;
+    const r = await same({ 'main.mjs': code });
+    expect(r.results['main.mjs']).toMatchObject({ code, instrumented: false, map: null });
+    expect(r.results['main.mjs'].diagnostics.map((d) => d.severity)).toEqual(['info']);
+    expect(r.spans).toEqual([]);
+  });
+});
+
+describe('idempotence, parse failures, hygiene, source maps', () => {
+  const opts = (filename: string) => ({ filename: join(REPO, 'tests/.tmp/x', filename), root: join(REPO, 'tests/.tmp/x'), runtime: RUNTIME });
+
+  it('instrumenting instrumented output returns it unchanged', async () => {
+    for (const [name, code] of [
+      ['a.mjs', 'export function f(a) { if (a) return a; for (const x of [1]) a += x; return a }\n'],
+      ['b.cjs', "'use strict'\nmodule.exports = (x) => x * 2;\n"],
+      ['c.ts', 'export const g = <T,>(x: T): T => x;\n'],
+      ['d.mjs', 'const __cti = 1;\nexport function h() { return __cti }\n'],
+    ]) {
+      const once = await instrument(code, opts(name));
+      expect(once.instrumented).toBe(true);
+      const twice = await instrument(once.code, opts(name));
+      expect(twice).toMatchObject({ code: once.code, instrumented: false, map: null });
+    }
+  });
+
+  it('a file that does not parse comes back unchanged with one error diagnostic at the right place', async () => {
+    const cases: [string, string, number, number, RegExp][] = [
+      ['bad.js', 'function ok() {}\nconst x = {\n  a: 1,,\n};\n', 3, 8, /^cannot parse: Unexpected token/],
+      ['bad.mjs', 'export function f() {\n  return "unterminated;\n}\n', 2, 10, /^cannot parse: Unterminated string constant/],
+      ['bad.ts', 'function f(x: number {\n  return x\n}\n', 1, 22, /^cannot parse: Unexpected token, expected ","/],
+      ['bad.cjs', 'function g() {}\n\n  let let = 1;\n', 3, 7, /^cannot parse: .*let/],
+    ];
+    for (const [name, code, line, column, message] of cases) {
+      const r = await instrument(code, opts(name));
+      expect(r.code).toBe(code);
+      expect(r.instrumented).toBe(false);
+      expect(r.diagnostics).toHaveLength(1);
+      expect(r.diagnostics[0]).toMatchObject({ severity: 'error', line, column });
+      expect(r.diagnostics[0].message).toMatch(message);
+    }
+  });
+
+  it('user code already using __cti, __cti$s and __cti$f still works', async () => {
+    const r = await same({
+      'main.mjs': `const __cti = 'user';
+const __cti$s = 5;
+function g(__cti$f) { const __ctix = __cti + __cti$s + __cti$f; return __ctix }
+const obj = { __cti: (x) => x, __cti$s() { return 's' } };
+console.log(g('!'), obj.__cti(1), obj.__cti$s(), typeof __cti$f);
+`,
+    });
+    expect(r.original.stdout).toBe('user5! 1 s undefined\n');
+    expect(r.results['main.mjs'].code).toMatch(/import \* as (__cti[0-9a-f]{8}) from .*\1\$f=/);
+    expect(byName(r.spans, 'g')[0].attributes).toMatchObject({ 'cti.arg.__cti$f': '"!"', 'cti.return': '"user5!"' });
+    expect(nameLines(r.spans)).toEqual(['g:3', 'obj.__cti$s:4', 'obj.__cti:4']);
+  });
+
+  it('the source map sends a token after an insertion back to its original line and column', async () => {
+    const code = `function add(a, b) {
+  const sum = a + b; if (sum > 10) return 'big';
+  return sum * 2;
+}
+export const twice = (x) => add(x, x);
+`;
+    const r = await instrument(code, opts('map.mjs'));
+    const map = new TraceMap(r.map as never);
+    const outLines = r.code.split('\n');
+    expect(outLines).toHaveLength(code.split('\n').length);
+    for (const [line, token] of [[2, "'big'"], [2, 'a + b'], [3, 'sum * 2'], [5, 'add(x, x)']] as const) {
+      const column = outLines[line - 1].indexOf(token);
+      const original = code.split('\n')[line - 1].indexOf(token);
+      expect(column).toBeGreaterThan(original); // something was inserted before it
+      expect(originalPositionFor(map, { line, column })).toMatchObject({ line, column: original, source: expect.stringMatching(/map\.mjs$/) });
+    }
+  });
+});

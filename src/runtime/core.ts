@@ -40,6 +40,10 @@ export const enum Flag {
   Suspended = 4,
   /** A return statement gave a value (falling off the end does not). */
   HasValue = 8,
+  /** Suspended at a yield: a generator can be closed (return(), a for-of break) only there. */
+  AtYield = 16,
+  /** A finally block was entered from a yield: the generator is being closed. */
+  Closing = 32,
 }
 
 export const enum EventKind {
@@ -117,6 +121,8 @@ export class Span {
 let settings: RuntimeSettings | null = null;
 let platform: Platform;
 let current: Span | null = null;
+/** The span whose `for await` loop is calling its iterable's first next() (see `fa`). */
+let loopHead: Span | null = null;
 let finished: Span[] = [];
 let flushScheduled = false;
 /** Spans that ended by throwing, waiting to learn what was thrown (see `c`). */
@@ -178,8 +184,15 @@ export function enter(file: FileTable | undefined, id: number, ...args: unknown[
 export function enter(file: FileTable | undefined, id: number): Span | 0 {
   // `file` is undefined when a circular import calls in before the file's table exists.
   if (settings === null || settings.sink === null || file === undefined) return 0;
-  const parent = current;
-  const s = new Span(file, file.sites[id] as FnSite, parent);
+  let parent = current;
+  const site = file.sites[id] as FnSite;
+  if (loopHead !== null) {
+    // The first next() of a `for await` loop: the generator runs for the loop's function.
+    if (site.g === 1 && parent === loopHead.prev) parent = loopHead;
+    loopHead = null;
+  }
+  const s = new Span(file, site, parent);
+  s.prev = current;
   if (parent === null ? settings.sampleRoot() : (parent.flags & Flag.Sampled) !== 0) {
     s.flags = Flag.Sampled;
     s.trace = parent === null ? new Trace(rand(), rand(), rand(), rand() || 1) : parent.trace;
@@ -208,7 +221,8 @@ export function exit(s: Span | 0): void {
   s.end = platform.now();
   const returned = (s.flags & Flag.Returned) !== 0;
   // A generator closed while suspended at a yield (return() or a for-of break) ended normally.
-  if (returned || (s.site.g === 1 && (s.flags & Flag.Suspended) !== 0)) {
+  // (So does one that throw() kills there: the two cannot be told apart without a catch.)
+  if (returned || (s.site.g === 1 && (s.flags & (Flag.AtYield | Flag.Closing)) !== 0)) {
     finish(s);
     return;
   }
@@ -287,6 +301,48 @@ export function aw<T>(s: Span | 0, value?: T): T | undefined {
   return value;
 }
 
+/**
+ * A `for await` loop's iterable, before the loop head awaits its first next(): as `aw`, but a
+ * generator that starts running in that next() is still the loop's function's child.
+ */
+export function fa<T>(s: Span | 0, value: T): T {
+  if (s !== 0) {
+    aw(s);
+    loopHead = s;
+  }
+  return value;
+}
+
+/** Before a yield: as `aw`, and the generator may be closed here. */
+export function y<T>(s: Span | 0, value: T): T;
+export function y(s: Span | 0): undefined;
+export function y<T>(s: Span | 0, value?: T): T | undefined {
+  if (s !== 0) {
+    if (current === s) current = s.prev;
+    s.flags |= Flag.Suspended | Flag.AtYield;
+  }
+  return value;
+}
+
+/**
+ * Entering a `finally` block of the program's. It may follow an await or a yield (resume), or
+ * a generator's return() (mark it closing). A return that happened before it is set aside: the
+ * block may still throw, or break/continue out and cancel it. Returns what `fe` puts back.
+ */
+export function ft(s: Span | 0): number {
+  if (s === 0) return 0;
+  if ((s.flags & Flag.AtYield) !== 0) s.flags |= Flag.Closing;
+  rs(s);
+  const pending = s.flags & (Flag.Returned | Flag.HasValue);
+  s.flags &= ~(Flag.Returned | Flag.HasValue);
+  return pending;
+}
+
+/** The `finally` block ended normally: the return it held up goes ahead. */
+export function fe(s: Span | 0, pending: number): void {
+  if (s !== 0) s.flags |= pending;
+}
+
 /** After an await or yield, or entering a catch/finally that may follow one: resume. */
 export function rs<T>(s: Span | 0, value: T): T;
 export function rs(s: Span | 0): undefined;
@@ -296,7 +352,8 @@ export function rs<T>(s: Span | 0, value?: T): T | undefined {
       s.prev = current;
       current = s;
     }
-    s.flags &= ~Flag.Suspended;
+    s.flags &= ~(Flag.Suspended | Flag.AtYield);
+    if (loopHead === s) loopHead = null;
   }
   return value;
 }

@@ -5,29 +5,13 @@
  */
 import { getRandomValues } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { inspect } from 'node:util';
 import { configure, drain, uncaught, type Platform, type Span } from './core.js';
 import { makeClock, spanJsonLine, toSpanData } from './encode.js';
 import { readRuntimeEnv } from './env.js';
+import { preview } from './preview.js';
 import { createExporters, installExitHooks, JsonlExporter } from './export/index.js';
 
-export { enter, exit, ret, done, v, b, l, c, aw, rs, file, flush } from './core.js';
-
-const INSPECT = {
-  depth: 1,
-  maxArrayLength: 10,
-  breakLength: Infinity,
-  compact: 3,
-  // Never run the program's code to preview its values: no custom inspectors, no getters, no proxy traps.
-  customInspect: false,
-  getters: false,
-  showProxy: true,
-} as const;
-
-function preview(value: object, limit: number): string {
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
-  return inspect(value, { ...INSPECT, maxStringLength: limit });
-}
+export { enter, exit, ret, done, v, b, l, c, aw, fa, y, rs, ft, fe, file, flush } from './core.js';
 
 // process.hrtime() is the cheapest clock Node offers (about 2/3 of performance.now()).
 const hrtime = process.hrtime;

@@ -79,6 +79,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
   const NS = base;
   const F = `${base}$f`;
   const S = `${base}$s`;
+  const T = `${base}$t`;
 
   /** Whether the code being walked is strict-mode code (modules, classes, 'use strict'). */
   let strict = program.sourceType === 'module' || ctx.moduleType === 'esm' || hasUseStrict(program.directives);
@@ -275,9 +276,9 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
         visitChildren(node, fn, scope, depth);
         if (!fn?.generator) return;
         // A yield whose value is unused stays unused (`void`): TypeScript types a used one (TS7057).
-        if (parent.type === 'ExpressionStatement') wrap(node, `${NS}.rs(${S},void (`, node.argument ? '))' : ` ${NS}.aw(${S})))`, depth);
-        else wrap(node, `${NS}.rs(${S},`, node.argument ? ')' : ` ${NS}.aw(${S}))`, depth);
-        if (node.argument) wrap(node.argument, `${NS}.aw(${S},(`, '))', depth + 1);
+        if (parent.type === 'ExpressionStatement') wrap(node, `${NS}.rs(${S},void (`, node.argument ? '))' : ` ${NS}.y(${S})))`, depth);
+        else wrap(node, `${NS}.rs(${S},`, node.argument ? ')' : ` ${NS}.y(${S}))`, depth);
+        if (node.argument) wrap(node.argument, `${NS}.y(${S},(`, '))', depth + 1);
         return;
       case 'CatchClause': {
         visitChildren(node, fn, scope, depth);
@@ -287,11 +288,21 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
         edits.open(node.body.start! + 1, `${NS}.c(${S},${site}${param ? `,${param}` : ''});`, depth + 2);
         return;
       }
-      case 'TryStatement':
+      case 'TryStatement': {
         visitChildren(node, fn, scope, depth);
-        // A finally block may run after a rejected await or a generator's return(): resume.
-        if (fn && node.finalizer && (fn.async || fn.generator)) edits.open(node.finalizer.start! + 1, `${NS}.rs(${S});`, depth + 2);
+        const fin = node.finalizer;
+        if (!fn || !fin) return;
+        // A finally block may run after a rejected await or a generator's return() (resume), and
+        // after a return that it may still override, cancel or turn into a throw (`ft`/`fe`).
+        const open = `const ${T}=${NS}.ft(${S});`;
+        const close = `;${NS}.fe(${S},${T});`;
+        if (fin.start! + 2 === fin.end!) edits.open(fin.start! + 1, open + close, depth + 2);
+        else {
+          edits.open(fin.start! + 1, open, depth + 2);
+          edits.close(fin.end! - 1, close, depth + 2);
+        }
         return;
+      }
       case 'IfStatement':
         visitChildren(node, fn, scope, depth);
         if (!fn || !capture.branches) return;
@@ -392,7 +403,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     }
     if (forAwait && fn.async) {
       // Each iteration suspends at the loop head: hand the context back while suspended.
-      wrap(node.right, `${NS}.aw(${S},(`, '))', depth + 1);
+      wrap(node.right, `${NS}.fa(${S},(`, '))', depth + 1);
       atStatementStart(node.body, `${NS}.rs(${S});${text}try{`, depth + 1, `}finally{${NS}.aw(${S})}`);
       const outer = parent.type === 'LabeledStatement' ? parent : node;
       if (parent.type === 'LabeledStatement' || inList(parent, key)) edits.close(outer.end!, `;${NS}.rs(${S});`, depth);
