@@ -15,7 +15,7 @@ const INSPECT = {
   depth: 1,
   maxArrayLength: 10,
   breakLength: Infinity,
-  compact: 3,
+  compact: true,
   // Never run the program's code to preview its values: no custom inspectors, no getters, no proxy traps.
   customInspect: false,
   getters: false,

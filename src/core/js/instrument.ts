@@ -105,6 +105,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
   /** Statement text run when a block or single statement is entered. */
   const atStatementStart = (stmt: t.Statement, text: string, depth: number, after = '') => {
     if (stmt.type === 'BlockStatement') {
+      if (!text && !after) return;
       // In an empty block both land on one offset: keep them in order as one insertion.
       if (stmt.start! + 2 === stmt.end!) edits.open(stmt.start! + 1, text + after, depth + 1);
       else {
@@ -162,8 +163,10 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     if (LIST_PARENTS.has(parent.type)) return key === 'body';
     if (parent.type === 'SwitchCase') return key === 'consequent';
     if (!stmt) return false;
-    if (parent.type === 'IfStatement') return capture.branches && armOf(stmt as t.Statement) && (key === 'consequent' || (key === 'alternate' && stmt.type !== 'IfStatement'));
-    if (key === 'body' && parent.type in LOOP_KIND) return capture.loops || (capture.variables && (parent.type === 'ForInStatement' || parent.type === 'ForOfStatement'));
+    // Arms and loop bodies are braced for their events, and so that a statement in them can be
+    // followed by its variable events whatever the other capture flags say.
+    if (parent.type === 'IfStatement') return (capture.branches || capture.variables) && armOf(stmt as t.Statement) && (key === 'consequent' || (key === 'alternate' && stmt.type !== 'IfStatement'));
+    if (key === 'body' && parent.type in LOOP_KIND) return capture.loops || capture.variables;
     return false;
   };
 
@@ -305,13 +308,13 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       }
       case 'IfStatement':
         visitChildren(node, fn, scope, depth);
-        if (!fn || !capture.branches) return;
+        if (!fn || !(capture.branches || capture.variables)) return;
         if (armOf(node.consequent)) {
           const kind = parent.type === 'IfStatement' && key === 'alternate' ? 'else if' : 'if';
-          atStatementStart(node.consequent, branch(kind, lineOf(node)), depth + 1);
+          atStatementStart(node.consequent, capture.branches ? branch(kind, lineOf(node)) : '', depth + 1);
         }
         if (node.alternate && node.alternate.type !== 'IfStatement' && armOf(node.alternate)) {
-          atStatementStart(node.alternate, branch('else', lineOf(node.alternate)), depth + 1);
+          atStatementStart(node.alternate, capture.branches ? branch('else', lineOf(node.alternate)) : '', depth + 1);
         }
         return;
       case 'SwitchCase': {
@@ -409,7 +412,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       if (parent.type === 'LabeledStatement' || inList(parent, key)) edits.close(outer.end!, `;${NS}.rs(${S});`, depth);
       return;
     }
-    if (text) atStatementStart(node.body, text, depth + 1);
+    if (text || capture.variables) atStatementStart(node.body, text, depth + 1);
   }
 
   function paramNames(fn: Fn): string[] {
