@@ -4,7 +4,7 @@
  */
 import { parse } from '@babel/parser';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import { describe, expect, it } from 'vitest';
@@ -237,7 +237,14 @@ describe('JSX and TSX', () => {
     const r = await same({
       ...REACT,
       'render.jsx': RENDER,
-      'main.tsx': `import { render } from './render.js';
+      'button.jsx': `export const Button = ({ label, onPress, disabled }) => (
+  <button disabled={disabled} onClick={() => onPress(label)}>
+    {disabled ? <s>{label}</s> : label}
+    {disabled && <span>!</span>}
+  </button>
+);
+`,
+      'main.tsx': `import { render } from './render.js'; import { Button } from './button.js';
 type Props = { items: string[]; onPick: (s: string) => void; loading?: boolean };
 function List({ items, onPick, loading }: Props) {
   return (
@@ -253,14 +260,22 @@ console.log(JSON.stringify(tree));
 tree.children[0].props.onClick();
 console.log(JSON.stringify(render(<List items={[]} onPick={() => {}} loading={false} />)));
 console.log(JSON.stringify(render(<List items={['x']} onPick={() => {}} loading />)));
+const buttons = [false, true].map((disabled) => render(<Button label="go" disabled={disabled} onPress={(l: string) => console.log('pressed', l)} />));
+console.log(JSON.stringify(buttons));
+buttons[0].props.onClick();
 `,
-    }, 'main.js', { transpile: tsTranspile(), instrumentOnly: ['main.tsx', 'render.jsx'] });
+    }, 'main.js', { transpile: tsTranspile(), instrumentOnly: ['main.tsx', 'render.jsx', 'button.jsx'] });
     expect(r.original.stdout.split('\n')[1]).toBe('picked a');
+    expect(r.original.stdout.split('\n').at(-2)).toBe('pressed go');
     expect(diagnosticsOf(r)).toEqual([]);
     const { spans } = r;
     expect(nameLines(spans)).toEqual([
       'App:11', 'App.<anonymous>:11', 'List:3', 'List.<anonymous>:6', 'List.<anonymous>.<anonymous>:6', 'render:1', 'render.<anonymous>:4',
+      'Button:1', 'Button.<anonymous>:2', '<anonymous>:17', '<anonymous>.<anonymous>:17',
     ].sort());
+    expect(byName(spans, 'Button').map((s) => events(s, 'cti.branch'))).toEqual([[['ternary else', 3]], [['ternary', 3]]]);
+    expect(byName(spans, 'Button')[0].attributes['code.file.path']).toBe('button.jsx');
+    expect(spanTree(spans)).toContain('Button.<anonymous>:2\n  <anonymous>.<anonymous>:17');
     expect(byName(spans, 'List').map((s) => events(s, 'cti.branch'))).toEqual([[['ternary else', 6]], [['ternary else', 6]], [['ternary', 6]]]);
     // The click handler was called from the top level; it called the handler App passed down.
     const click = byName(spans, 'List.<anonymous>.<anonymous>')[0];
@@ -631,6 +646,24 @@ console.log(drive(), consume(), await fa(), await consumeRejects());
     // loop that consumes it is its parent, and catches what it threw.
     expect(byName(spans, 'rejects')[0].status).toEqual({ code: 'ERROR', message: 'Error: rejected' });
     expect(parentOf(spans, byName(spans, 'rejects')[0])?.name).toBe('consumeRejects');
+  });
+
+  it('for await loops in arms, loop bodies and under labels hand the context back after the loop', async () => {
+    const run = async (config?: RunBothOptions['config']) => {
+      const { spans, original } = await same({
+        'main.mjs': `function g() { return 1 }
+async function f(c) { if (c) for await (const x of [1, 2]) g(); return g() }
+async function h(c) { while (c--) for await (const x of [1]) {} return g() }
+async function k(c) { outer: inner: for await (const x of [1, 2]) { if (x) continue outer; } do lbl: for await (const y of [3]) {} while (c--); return g() }
+console.log(await f(true), await h(2), await k(1), g());
+`,
+      }, 'main.mjs', { config });
+      expect(original.stdout).toBe('1 1 1 1\n');
+      // Every g() but the last, top-level one, is called by f, h or k.
+      expect(byName(spans, 'g').map((s) => parentOf(spans, s)?.name ?? null)).toEqual(['f', 'f', 'f', 'h', 'k', null]);
+    };
+    await run();
+    await run({ capture: { loops: false, variables: false, branches: false } });
   });
 
   it('comma expressions in returns, empty bodies, default parameters that use earlier ones and closures', async () => {

@@ -349,6 +349,9 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
         visit(node.left, node, 'left', fn, scope, null, depth + 1);
         visit(node.right, node, 'right', fn, scope, node.left.type === 'Identifier' ? node.left.name : null, depth + 1);
         return;
+      case 'LabeledStatement':
+        labels.set(node, parent.type === 'LabeledStatement' ? labels.get(parent)! : [node, inList(parent, key, node)]);
+        return visitChildren(node, fn, scope, depth);
       case 'TSDeclareFunction':
       case 'TSDeclareMethod':
       case 'TSInterfaceDeclaration':
@@ -391,6 +394,8 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
 
   /** Statements whose assignment targets are read back once the statement finished. */
   const pendingAfter = new Map<Node, string[]>();
+  /** For each labeled statement: the outermost of its chain of labels, and whether that can be followed by another statement (see inList). */
+  const labels = new Map<Node, [Node, boolean]>();
 
   function visitLoop(node: t.Loop, parent: Node, key: string, fn: FnCtx, depth: number) {
     const forAwait = node.type === 'ForOfStatement' && node.await;
@@ -408,8 +413,11 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       // Each iteration suspends at the loop head: hand the context back while suspended.
       wrap(node.right, `${NS}.fa(${S},(`, '))', depth + 1);
       atStatementStart(node.body, `${NS}.rs(${S});${text}try{`, depth + 1, `}finally{${NS}.aw(${S})}`);
-      const outer = parent.type === 'LabeledStatement' ? parent : node;
-      if (parent.type === 'LabeledStatement' || inList(parent, key)) edits.close(outer.end!, `;${NS}.rs(${S});`, depth);
+      // Resume once the loop is over; where no statement can follow the loop (with its labels),
+      // braces make room for one.
+      const [outer, listed] = parent.type === 'LabeledStatement' ? labels.get(parent)! : [node, inList(parent, key, node)];
+      if (listed) edits.close(outer.end!, `;${NS}.rs(${S});`, depth);
+      else wrap(outer, '{', `;${NS}.rs(${S});}`, depth - 1);
       return;
     }
     if (text || capture.variables) atStatementStart(node.body, text, depth + 1);
