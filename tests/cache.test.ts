@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  cacheKey, cacheKeyParts, cacheStats, clearCache, decodeEntry, encodeEntry, instrumentCached, openCache, resolveCacheDir,
+  CACHE_FORMAT, cacheKey, cacheKeyParts, cacheStats, clearCache, decodeEntry, encodeEntry, instrumentCached, openCache, resolveCacheDir,
   type CachedEntry, type CacheKeyParts,
 } from '../src/core/cache.js';
 import { LANGUAGES } from '../src/core/languages.js';
@@ -223,8 +223,8 @@ describe('damaged entries are misses, then overwritten', () => {
     'not JSON': () => '\u0000\u0001garbage',
     'foreign JSON': () => '{"hello":"world"}',
     'entry of another key': (_b, _k, other) => other,
-    'unknown format version': (b) => Buffer.from(b.toString('utf8').replace('"format":1', '"format":999')),
-    'valid checksum, wrong shape': (_b, key) => encodeEntry(key, { code: 42 } as unknown as CachedEntry),
+    'unknown format version': (b) => Buffer.from(b.toString('utf8').replace(`cti-cache/${CACHE_FORMAT} `, 'cti-cache/999 ')),
+    'valid checksum, wrong shape': (_b, key) => encodeEntry(key, { code: 'x', map: null, diagnostics: 'none' } as unknown as CachedEntry),
   };
 
   for (const [name, corrupt] of Object.entries(damage)) {
@@ -258,15 +258,26 @@ describe('damaged entries are misses, then overwritten', () => {
 });
 
 describe('writes', () => {
-  it('leave no temp files behind and produce one JSON document per entry', async () => {
+  it('leave no temp files behind and write a readable header line per entry', async () => {
     const cache = openCache({ dir });
     await instrumentCached('let x = 1', opts(), cache);
-    const { file } = entryFile('let x = 1', opts());
+    const { file, key } = entryFile('let x = 1', opts());
     const names = readdirSync(join(file, '..'));
     expect(names).toEqual([file.split('/').at(-1)]);
-    const doc = JSON.parse(readFileSync(file, 'utf8'));
-    expect(doc.header).toMatchObject({ format: 1, key: entryFile('let x = 1', opts()).key });
-    expect(doc.payload).toMatchObject({ instrumented: true, language: 'spy', validated: false });
+    const [magic, header] = readFileSync(file, 'utf8').split('\n');
+    expect(magic).toMatch(new RegExp(`^cti-cache/${CACHE_FORMAT} [0-9a-f]+$`));
+    expect(JSON.parse(header)).toMatchObject({ key, meta: { instrumented: true, language: 'spy', validated: false } });
+  });
+
+  it('keep the source out of the entry and put it back in the map on a hit', async () => {
+    const source = 'export function y(a) { return a + 1 }';
+    const real = await instrumentCached(source, { filename: join(root, 'src/y.js'), root }, openCache({ dir }));
+    expect(real.map?.sourcesContent).toEqual([source]);
+    const hit = await instrumentCached(source, { filename: join(root, 'src/y.js'), root }, openCache({ dir }));
+    expect(hit.cacheHit).toBe(true);
+    expect(hit.map).toEqual(real.map);
+    const key = cacheKey(cacheKeyParts(source, { filename: join(root, 'src/y.js'), root }, LANGUAGES[0]));
+    expect(readFileSync(join(dir, key.slice(0, 2), `${key}.json`), 'utf8')).not.toContain('sourcesContent');
   });
 
   it('concurrent writers in several processes never leave a torn entry', async () => {

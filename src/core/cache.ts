@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { mkdir, readdir, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
@@ -12,7 +14,7 @@ import { validateInstrumented } from './validate.js';
 import { PACKAGE_VERSION } from './version.js';
 
 /** Bumped when the entry layout changes; older entries then read as misses. */
-export const CACHE_FORMAT = 1;
+export const CACHE_FORMAT = 2;
 const CACHE_NAME = 'code-telemetry-injector';
 
 /** Everything the instrumented output depends on. */
@@ -40,6 +42,8 @@ export interface CachedEntry {
   validated: boolean;
   /** The filename the entry was made for; a hit for another filename relabels diagnostics and map. */
   filename: string;
+  /** The map's sourcesContent was the source itself and is not stored: a hit has the source in hand. */
+  sourceOmitted?: boolean;
 }
 
 export interface CacheOptions {
@@ -56,6 +60,7 @@ export interface CacheOptions {
 export interface InstrumentCache {
   readonly dir: string;
   readonly readOnly: boolean;
+  /** `source` is the code the key was made from. */
   get(key: string): Promise<CachedEntry | null>;
   set(key: string, entry: CachedEntry): Promise<void>;
 }
@@ -105,6 +110,17 @@ export function cacheKey(parts: CacheKeyParts): string {
   return hash.digest('hex');
 }
 
+const configHashes = new WeakMap<object, string>();
+const DEFAULT_HASH = configHash(resolveConfig({}));
+
+/** Hosts pass the same config object for every file: hash it once. */
+function hashOfConfig(config: InstrumentOptions['config']): string {
+  if (!config) return DEFAULT_HASH;
+  let h = configHashes.get(config);
+  if (h === undefined) configHashes.set(config, (h = configHash(resolveConfig(config))));
+  return h;
+}
+
 /** The key parts for instrumenting `code` with `options` (as `instrument()` would resolve them). */
 export function cacheKeyParts(code: string, options: InstrumentOptions, lang: LanguageInstrumenter): CacheKeyParts {
   return {
@@ -113,56 +129,59 @@ export function cacheKeyParts(code: string, options: InstrumentOptions, lang: La
     language: lang.language,
     languageVersion: lang.version,
     packageVersion: PACKAGE_VERSION,
-    configHash: configHash(resolveConfig(options.config)),
+    configHash: hashOfConfig(options.config),
     runtime: options.runtime ?? RUNTIME_SPECIFIER,
     moduleType: options.moduleType ?? 'auto',
     sourceMap: options.sourceMap ?? true,
   };
 }
 
-const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
-
-// Layout: {"header":{format,key,sha256,bytes},"payload":<entry JSON>} - one JSON document
-// (readable with jq), whose payload bytes can be checked without parsing them first.
-const HEADER_START = Buffer.from('{"header":');
-const PAYLOAD_START = Buffer.from(',"payload":');
-const CLOSE_BRACE = 0x7d;
+// Layout: one header line of JSON, then the instrumented code and the map, raw, so a hit
+// decodes two strings by length instead of JSON-parsing the code (the slowest part of a hit):
+//   cti-cache/<format> <crc32 of the rest, hex>\n
+//   {"key":…,"codeBytes":…,"mapBytes":…,"meta":{diagnostics,stats,instrumented,language,validated,filename}}\n
+//   <code><map JSON>
+// The header line holds no code, so `head -2` shows what an entry is.
+const MAGIC = `cti-cache/${CACHE_FORMAT} `;
 
 interface EntryHeader {
-  format: number;
   key: string;
-  sha256: string;
-  bytes: number;
+  codeBytes: number;
+  mapBytes: number;
+  meta: Omit<CachedEntry, 'code' | 'map'>;
 }
 
 export function encodeEntry(key: string, entry: CachedEntry): Buffer {
-  const payload = Buffer.from(JSON.stringify(entry), 'utf8');
-  const header: EntryHeader = { format: CACHE_FORMAT, key, sha256: sha256(payload), bytes: payload.length };
-  return Buffer.concat([HEADER_START, Buffer.from(JSON.stringify(header)), PAYLOAD_START, payload, Buffer.from('}')]);
+  const { code, map, ...meta } = entry;
+  const codeBuf = Buffer.from(code, 'utf8');
+  const mapBuf = map ? Buffer.from(JSON.stringify(map), 'utf8') : Buffer.alloc(0);
+  const header: EntryHeader = { key, codeBytes: codeBuf.length, mapBytes: mapBuf.length, meta };
+  const rest = Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), codeBuf, mapBuf]);
+  return Buffer.concat([Buffer.from(`${MAGIC}${crc32(rest).toString(16)}\n`), rest]);
 }
 
-/** Returns the entry only when every check passes; anything else (truncated, foreign, stale format, wrong key) is null. */
+/** Returns the entry only when every check passes; anything else (truncated, foreign, stale format, wrong key, flipped bits) is null. */
 export function decodeEntry(data: Buffer, key: string): CachedEntry | null {
-  if (data.length < HEADER_START.length + PAYLOAD_START.length + 2) return null;
-  if (!data.subarray(0, HEADER_START.length).equals(HEADER_START) || data[data.length - 1] !== CLOSE_BRACE) return null;
-  // Header values are numbers and hex strings, so the first `,"payload":` ends the header.
-  const payloadAt = data.indexOf(PAYLOAD_START, HEADER_START.length);
-  if (payloadAt < 0) return null;
+  const firstLine = data.indexOf(0x0a);
+  if (firstLine < 0 || data.toString('latin1', 0, MAGIC.length) !== MAGIC) return null;
+  const rest = data.subarray(firstLine + 1);
+  if (data.toString('latin1', MAGIC.length, firstLine) !== crc32(rest).toString(16)) return null;
+  const headerEnd = rest.indexOf(0x0a);
   let header: EntryHeader;
   try {
-    header = JSON.parse(data.toString('utf8', HEADER_START.length, payloadAt)) as EntryHeader;
+    header = JSON.parse(rest.toString('utf8', 0, headerEnd)) as EntryHeader;
   } catch {
     return null;
   }
-  if (header?.format !== CACHE_FORMAT || header.key !== key) return null;
-  const payload = data.subarray(payloadAt + PAYLOAD_START.length, data.length - 1);
-  if (payload.length !== header.bytes || sha256(payload) !== header.sha256) return null;
-  let entry: unknown;
+  const codeAt = headerEnd + 1;
+  if (header?.key !== key || codeAt + header.codeBytes + header.mapBytes !== rest.length) return null;
+  let map: SourceMapV3 | null = null;
   try {
-    entry = JSON.parse(payload.toString('utf8'));
+    if (header.mapBytes > 0) map = JSON.parse(rest.toString('utf8', codeAt + header.codeBytes)) as SourceMapV3;
   } catch {
     return null;
   }
+  const entry = { ...header.meta, code: rest.toString('utf8', codeAt, codeAt + header.codeBytes), map };
   return isCachedEntry(entry) ? entry : null;
 }
 
@@ -204,7 +223,8 @@ class DiskCache implements InstrumentCache {
   async get(key: string): Promise<CachedEntry | null> {
     let data: Buffer;
     try {
-      data = await readFile(this.entryPath(key));
+      // Synchronous on purpose: an entry is small, and a thread-pool round trip costs more than the read.
+      data = readFileSync(this.entryPath(key));
     } catch {
       return null;
     }
@@ -330,13 +350,27 @@ export async function instrumentCached(
   if (!cache || !lang) return { ...(await checked(await instrument(code, options))), cacheHit: false };
 
   const key = cacheKey(cacheKeyParts(code, options, lang));
-  const hit = await cache.get(key);
+  const stored = await cache.get(key);
+  const hit = stored && withSource(stored, code);
   if (hit && (hit.validated || !validate)) return { ...relabel(hit, options.filename), cacheHit: true };
 
   // A hit stored without validation only needs the check, not a new instrumentation.
   const result = await checked(hit ? relabel(hit, options.filename) : await instrument(code, options));
-  await cache.set(key, { ...pickResult(result), validated: validate, filename: options.filename });
+  await cache.set(key, withoutSource({ ...pickResult(result), validated: validate, filename: options.filename }, code));
   return { ...pickResult(result), cacheHit: hit !== null };
+}
+
+/** The map usually embeds the whole source: leave it out of the entry (it is half the bytes). */
+function withoutSource(entry: CachedEntry, source: string): CachedEntry {
+  const content = entry.map?.sourcesContent;
+  if (!entry.map || content?.length !== 1 || content[0] !== source) return entry;
+  return { ...entry, map: { ...entry.map, sourcesContent: undefined }, sourceOmitted: true };
+}
+
+function withSource(entry: CachedEntry, source: string): CachedEntry {
+  if (!entry.sourceOmitted || !entry.map) return entry;
+  const { sourceOmitted: _, ...rest } = entry;
+  return { ...rest, map: { ...entry.map, sourcesContent: [source] } };
 }
 
 function pickResult(r: InstrumentResult): InstrumentResult {
