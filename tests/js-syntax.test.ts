@@ -393,6 +393,18 @@ module.exports = 'late';
     }
   });
 
+  it('a .js file without import/export in a "type":"module" package gets the ESM runtime import when the host says so', async () => {
+    const r = await same({
+      'package.json': '{"type":"module"}',
+      'main.js': `function f(x) { return x * 2 }
+console.log(f(2), typeof require);
+`,
+    }, 'main.js', { moduleType: 'auto' });
+    expect(r.original.stdout).toBe('4 undefined\n');
+    expect(r.results['main.js'].code).toMatch(/^\/\*cti:instrumented\*\/import \* as __cti from /);
+    expect(byName(r.spans, 'f')[0].attributes['cti.return']).toBe('4');
+  });
+
   it('sloppy mode: mapped arguments and function declarations in blocks behave as written', async () => {
     const r = await same({
       'main.cjs': `function mapped(a, b) { a = 10; arguments[1] = 20; return [a, b, arguments[0], arguments[1], arguments.length].join() }

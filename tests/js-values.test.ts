@@ -119,6 +119,32 @@ describe('value previews', () => {
   });
 });
 
+describe('thrown values', () => {
+  it("exporting an exception runs none of the program's getters or toString, even at exit", async () => {
+    const { spans, original } = await same({
+      'main.mjs': `let reads = 0;
+class LazyError extends Error { get message() { reads++; return 'lazy' } }
+class Plain extends Error { constructor() { super('plain message'); this.name = 'PlainError' } }
+function fail(kind) {
+  if (kind === 'lazy') throw new LazyError();
+  if (kind === 'object') throw { toString() { reads++; return 'obj' } };
+  throw new Plain();
+}
+function handler(kind) { try { fail(kind) } catch (e) { return typeof e } }
+console.log(handler('lazy'), handler('object'), handler('plain'), reads);
+process.on('exit', () => console.log('reads at exit', reads));
+`,
+    });
+    expect(original.stdout).toBe('object object object 0\nreads at exit 0\n');
+    const [lazy, object, plain] = byName(spans, 'fail');
+    expect(events(lazy, 'exception')[0]).toEqual(['LazyError', '', '']);
+    expect(events(object, 'exception')[0]).toEqual(['object', '[object Object]', '']);
+    expect(events(plain, 'exception')[0].slice(0, 2)).toEqual(['Plain', 'plain message']);
+    expect(String(events(plain, 'exception')[0][2])).toMatch(/^PlainError: plain message\n\s+at fail \(/);
+    expect(plain.status).toEqual({ code: 'ERROR', message: 'Plain: plain message' });
+  });
+});
+
 describe('redaction', () => {
   const LOGIN = `class Account { constructor(password) { this.password = password; this.owner = 'ann' } }
 function login(user, password, apiKey, token, authorization, secret, other, { password: nested, plain }) {

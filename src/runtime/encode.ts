@@ -37,16 +37,47 @@ export function formatValue(value: unknown, limit: number): string {
   return text.length > limit ? `${text.slice(0, Math.max(0, limit - 1))}…` : text;
 }
 
+const fnToString = Function.prototype.toString;
+
+const GETTER = Symbol('getter');
+
+/**
+ * `obj[key]` without running the program's code: found as a data property along the prototype
+ * chain, or through a built-in getter (the engine's own `stack`); a getter of the program's is
+ * not called (GETTER). Thrown values are read when their span is exported, maybe at exit.
+ */
+function readSafely(obj: object, key: string): unknown {
+  for (let o: object | null = obj; o !== null; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, key);
+    if (d === undefined) continue;
+    if ('value' in d) return d.value;
+    return d.get !== undefined && /\{\s*\[native code\]\s*\}$/.test(fnToString.call(d.get)) ? d.get.call(obj) : GETTER;
+  }
+  return undefined;
+}
+
+/** A primitive as text; an object is not converted (its toString is the program's code). */
+const text = (v: unknown, otherwise: string): string =>
+  v === undefined || v === null || v === GETTER || typeof v === 'object' || typeof v === 'function' ? otherwise : String(v);
+
 function exceptionAttributes(error: unknown, limit: number): Attributes {
   let type = typeof error as string;
   let message = '';
   let stack = '';
   try {
     if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
-      const e = error as Error;
-      type = e.constructor?.name && e.constructor.name !== 'Object' ? e.constructor.name : String(e.name ?? 'Error');
-      message = String(e.message ?? '');
-      stack = typeof e.stack === 'string' ? e.stack : '';
+      const e = error as object;
+      const ctor = readSafely(e, 'constructor');
+      const ctorName = typeof ctor === 'function' ? readSafely(ctor, 'name') : undefined;
+      const name = readSafely(e, 'name');
+      const msg = readSafely(e, 'message');
+      type = typeof ctorName === 'string' && ctorName !== '' && ctorName !== 'Object' ? ctorName : text(name, 'Error');
+      message = text(msg, '');
+      // The engine writes the stack lazily, reading name and message: not through the program's getters.
+      const s = name === GETTER || msg === GETTER ? undefined : readSafely(e, 'stack');
+      stack = typeof s === 'string' ? s : '';
+    } else if (typeof error === 'object' && error !== null) {
+      message = Object.prototype.toString.call(error);
     } else {
       message = formatValue(error, limit);
     }
