@@ -37,6 +37,19 @@ const setSize = ownDescriptor(Set.prototype, 'size')!.get!;
 /** Built-in accessors that inspect may call: they run no program code. */
 const NATIVE_GETTERS = new Set<unknown>([ownDescriptor(getProto(Uint8Array.prototype), Symbol.toStringTag)?.get]);
 
+/**
+ * Built-in prototypes: what inspect reads on them is the engine's own (a program that puts
+ * getters on Object.prototype is not worth a slower preview for everyone).
+ */
+const ERROR_PROTOTYPES = new Set<object>(
+  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map((c) => c.prototype as object),
+);
+const BUILTIN_PROTOTYPES = new Set<object>([
+  ...ERROR_PROTOTYPES,
+  ...[Object, Function, Array, Map, Set, WeakMap, WeakSet, Promise, Date, RegExp, Number, String, Boolean, Symbol, BigInt, ArrayBuffer, DataView]
+    .map((c) => c.prototype as object),
+]);
+
 /** How many objects one preview may examine before giving up (inspect would be slow there anyway). */
 const BUDGET = 2000;
 const ERROR_KEYS = ['name', 'message', 'stack', 'cause'];
@@ -70,7 +83,8 @@ class Walk {
     let error = isNativeError(obj);
     for (let o: object | null = obj; o !== null; o = getProto(o)) {
       if (o !== obj && isProxy(o)) return false;
-      if (o === Error.prototype) error = true;
+      if (ERROR_PROTOTYPES.has(o)) error = true;
+      if (BUILTIN_PROTOTYPES.has(o)) break;
       const tag = ownDescriptor(o, Symbol.toStringTag);
       if (tag !== undefined && !('value' in tag) && !NATIVE_GETTERS.has(tag.get)) return false;
       const ctor = ownDescriptor(o, 'constructor');
@@ -153,5 +167,10 @@ export function preview(value: object, limit: number): string {
     return `${plain(name)}: ${plain(message)}`;
   }
   if (!inspectable(value)) return UNPREVIEWABLE;
-  return inspect(value, { ...INSPECT, maxStringLength: limit });
+  let options = optionsByLimit.get(limit);
+  if (options === undefined) optionsByLimit.set(limit, (options = { ...INSPECT, maxStringLength: limit }));
+  return inspect(value, options);
 }
+
+/** inspect() options per length limit: a fresh options object per call costs more than the walk. */
+const optionsByLimit = new Map<number, object>();
