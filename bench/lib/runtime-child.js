@@ -3,7 +3,8 @@
 //
 //   node bench/lib/runtime-child.js <config> <calls> <reps> <workDir>
 //
-// Prints one JSON line: { config, calls, ns: [per-call ns of each timed repetition], check }.
+// Prints one JSON line: { config, calls, ns: [per-call wall-clock ns of each timed repetition],
+// cpuNs: [the same in process CPU time], spansChecked, spanBytes }.
 import { closeSync, existsSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -184,14 +185,20 @@ if ((await loop(warm)) !== expected(warm)) throw new Error('wrong sum in warm-up
 await afterLoop();
 
 const ns = [];
+const cpuNs = [];
 let check = null;
 let spanBytes = null;
 for (let r = 0; r < REPS; r++) {
   resetBetweenReps();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const sum = await loop(CALLS);
   await afterLoop();
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  // CPU time of the whole process (all threads: GC helpers included), less sensitive than wall
+  // time to other processes competing for the cores.
+  cpuNs.push(((cpu.user + cpu.system) * 1e3) / CALLS);
   if (sum !== expected(CALLS)) throw new Error(`wrong sum ${sum}`);
   ns.push((ms * 1e6) / CALLS);
   // Outside the timing: every call must have produced exactly one span.
@@ -203,4 +210,4 @@ for (let r = 0; r < REPS; r++) {
   if (config === 'cti-jsonl') spanBytes = statSync(process.env.CTI_TRACES_FILE).size / CALLS;
 }
 resetBetweenReps();
-process.stdout.write(`${JSON.stringify({ config, calls: CALLS, ns, spansChecked: check, spanBytes })}\n`);
+process.stdout.write(`${JSON.stringify({ config, calls: CALLS, ns, cpuNs, spansChecked: check, spanBytes })}\n`);
