@@ -678,6 +678,17 @@ console.log(await f(true), await h(2), await k(1), g());
     await run({ capture: { loops: false, variables: false, branches: false } });
   });
 
+  it('a for await over a plain array lends its span to nothing the caller runs meanwhile', async () => {
+    const { spans } = await same({
+      'main.mjs': `function* gen() { yield 1 }
+async function consume() { for await (const x of [1, 2]) {} return 'done' }
+function caller() { const p = consume(); const out = []; for (const v of gen()) out.push(v); return p }
+console.log(await caller());
+`,
+    });
+    expect(spanTree(spans)).toBe('caller:3\n  consume:2\n  gen:1');
+  });
+
   it('comma expressions in returns, empty bodies, default parameters that use earlier ones and closures', async () => {
     const { spans, original } = await same({
       'main.mjs': `function comma(x) { return x++, x * 2 }

@@ -56,6 +56,7 @@ const values = {
   map: new Map([['k', 1]]),
   set: new Set([1, 2]),
   error: new TypeError('bad'),
+  nestedError: { error: new TypeError('inner'), caused: new RangeError('r', { cause: new Error('c') }), after: 1 },
 };
 function take(name, value) { const held = value; return held }
 for (const [k, v] of Object.entries(values)) take(k, v);
@@ -92,6 +93,8 @@ describe('value previews', () => {
     expect(arg('map')).toBe("Map(1) { 'k' => 1 }");
     expect(arg('set')).toBe('Set(2) { 1, 2 }');
     expect(arg('error')).toBe('TypeError: bad');
+    // An Error inside a value: `TypeError: message` as at the top, no stack, one line.
+    expect(arg('nestedError')).toBe('{ error: TypeError: inner, caused: { RangeError: r [cause]: Error: c }, after: 1 }');
     // The same value as a variable and as the return value.
     for (const s of byName(spans, 'take')) {
       expect(s.attributes['cti.return']).toBe(s.attributes['cti.arg.value']);
@@ -107,7 +110,7 @@ describe('value previews', () => {
   it('the length limit follows config.limits.valueLength', async () => {
     const { spans } = await same({ 'main.mjs': VALUES }, 'main.mjs', { config: { limits: { valueLength: 20 } } });
     const take = byName(spans, 'take');
-    expect(take).toHaveLength(25);
+    expect(take).toHaveLength(26);
     for (const s of take) {
       for (const v of [s.attributes['cti.arg.value'], s.attributes['cti.return'], ...events(s, 'cti.var').map((e) => e[1])]) {
         expect(String(v).length).toBeLessThanOrEqual(20);

@@ -21,6 +21,8 @@ export interface Platform {
   preview(value: object, limit: number): string;
   /** Runs fn soon, without keeping the process alive. */
   later(fn: () => void, ms: number): void;
+  /** Whether a value is a (sync or async) generator object; runs none of the program's code. */
+  isGeneratorObject?(value: unknown): boolean;
 }
 
 export interface RuntimeSettings {
@@ -308,7 +310,8 @@ export function aw<T>(s: Span | 0, value?: T): T | undefined {
 export function fa<T>(s: Span | 0, value: T): T {
   if (s !== 0) {
     aw(s);
-    loopHead = s;
+    // Only a generator runs code of ours in that next(); otherwise the mark would linger.
+    if (platform.isGeneratorObject?.(value) ?? true) loopHead = s;
   }
   return value;
 }

@@ -5,6 +5,7 @@
  */
 import { getRandomValues } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { types } from 'node:util';
 import { configure, drain, uncaught, type Platform, type Span } from './core.js';
 import { makeClock, spanJsonLine, toSpanData } from './encode.js';
 import { readRuntimeEnv } from './env.js';
@@ -27,6 +28,7 @@ const platform: Platform = {
   fillRandom: (out) => void getRandomValues(out),
   preview,
   later: (fn, ms) => void setTimeout(fn, ms).unref(),
+  isGeneratorObject: types.isGeneratorObject,
 };
 
 const env = readRuntimeEnv();

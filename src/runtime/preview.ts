@@ -169,8 +169,14 @@ export function preview(value: object, limit: number): string {
   if (!inspectable(value)) return UNPREVIEWABLE;
   let options = optionsByLimit.get(limit);
   if (options === undefined) optionsByLimit.set(limit, (options = { ...INSPECT, maxStringLength: limit }));
-  return inspect(value, options);
+  const text = inspect(value, options);
+  // Strings come out escaped: a line break is an Error's stack (or message). An Error inside the
+  // value is shown as `TypeError: message`, like one at the top, and the preview stays one line.
+  return text.includes('\n') ? text.replace(STACK_FRAMES, '').replace(/\s*\n\s*/g, ' ') : text;
 }
+
+/** Stack frames as inspect prints them: the last one may share its line with the closing brackets. */
+const STACK_FRAMES = /\n\s*(?:at [^\n]*?(?:\)|:\d+:\d+|<anonymous>)|\.\.\. \d+ lines? matching cause stack trace \.\.\.)(?=[,\s]|$)/g;
 
 /** inspect() options per length limit: a fresh options object per call costs more than the walk. */
 const optionsByLimit = new Map<number, object>();
