@@ -14,8 +14,6 @@ async function same(files: Record<string, string>, entry = 'main.mjs', opts: Run
   return r;
 }
 
-/** cti.arg.* / cti.return / cti.var previews by name, of the first span called `name`. */
-const args = (spans: SpanData[], name: string) => byName(spans, name)[0].attributes;
 const vars = (span: SpanData) => Object.fromEntries(events(span, 'cti.var').map(([n, v]) => [n, v]));
 
 const TRAPS = ['get', 'set', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf', 'setPrototypeOf', 'defineProperty', 'deleteProperty', 'isExtensible', 'preventExtensions', 'apply', 'construct'];
