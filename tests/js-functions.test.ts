@@ -135,6 +135,28 @@ caller(9);
     expect(events(byName(spans, 'rejects')[0], 'exception')[0].slice(0, 2)).toEqual(['RangeError', 'async boom']);
   });
 
+  it('process.exit() inside a call: the running calls are exported as unfinished, exit listeners are traced', async () => {
+    const { spans, original } = await same({
+      'main.mjs': `function work(n) { return n * 2 }
+function onExit(code) { console.log('exiting', code, work(21)); }
+process.on('exit', onExit);
+function main() {
+  work(1);
+  if (work(2) > 3) process.exit(3);
+  return 'never';
+}
+main();
+`,
+    });
+    expect(original.status).toBe(3);
+    expect(spanTree(spans)).toBe('main:4\n  work:1\n  work:1\nonExit:2\n  work:1');
+    const main = byName(spans, 'main')[0];
+    expect(main.attributes['cti.unfinished']).toBe(true);
+    expect(main.status.code).toBe('OK');
+    expect(main.attributes['cti.return']).toBeUndefined();
+    expect(byName(spans, 'onExit')[0].attributes['cti.unfinished']).toBeUndefined();
+  });
+
   it('stack traces keep original lines (node --enable-source-maps not needed: lines are kept)', async () => {
     const { instrumented } = await same({
       'main.mjs': `function deep() {

@@ -378,9 +378,9 @@ describe.skipIf(!registry.ok)(`third-party packages' own test suites on instrume
     const QS = PACKAGES.find((p) => p.name === 'qs')!;
     /** What the qs + tape run compares with: per span key, counts from the qs-only run. */
     let qsOnly: Map<string, number> | null = null;
-    /** Previews of an object or array holding an Error, from the qs + tape run (see the KNOWN BUG test). */
+    /** Previews of an object or array holding an Error, from the qs + tape run. */
     let nestedErrorPreviews: string[] | null = null;
-    /** Spans of tape's process.on('exit') listener in the qs + tape run (see the KNOWN BUG test). */
+    /** Spans of tape's process.on('exit') listener in the qs + tape run. */
     let exitListenerSpans: number | null = null;
     /** An Error's stack inside a preview: `{ error: TypeError: … \n    at normalizeParseOptions (…` */
     const NESTED_ERROR = /Error\b[^\n]*\\n {4,}at /;
@@ -456,10 +456,14 @@ describe.skipIf(!registry.ok)(`third-party packages' own test suites on instrume
 
       const source = sourceReader({ 'tape/': tapeSrc, '': p.original }, new Set([...p.sourceFiles, ...tapeFiles]));
       expect(locationProblems(spans, source).report()).toEqual([]);
-      // No parent is missing here either. tape's process.on('exit') listener is instrumented too, but it
-      // runs after cti's own exit hook has written the last spans, so neither it nor anything it calls
-      // is exported (a whole subtree lost, no orphan left: see the KNOWN BUG test below).
-      expect(parentProblems(spans).report()).toEqual([]);
+      // tape's process.on('exit') listener calls process.exit() from inside 'exit': Node then ends the
+      // process at once, so that listener's call never ends and is never exported. What it called is
+      // (the runtime hands spans over one by one once its own exit hook ran): those are the only
+      // spans whose parent is missing, and they all miss the same one.
+      const orphans = parentProblems(spans).report();
+      expect(orphans.length).toBeGreaterThan(0);
+      expect(new Set(orphans.map((o) => o.replace(/^.*: parent ([0-9a-f]{16}) is not in the file$/, '$1'))).size).toBe(1);
+      expect(new Set(orphans.map((o) => o.replace(/: parent .*$/, '')))).toEqual(new Set(['tape/lib/test.js _exit', 'tape/index.js createHarness.test.close']));
       expect(spans.filter((s) => fileOf(s).startsWith('tape/')).length).toBeGreaterThan(1000);
       const exitLine = findLine(source('tape/index.js')!, /^\tprocess\.on\('exit', .*function \(code\) \{$/, "tape's exit listener");
       exitListenerSpans = spans.filter((s) => fileOf(s) === 'tape/index.js' && lineOf(s) === exitLine).length;
@@ -548,17 +552,13 @@ describe.skipIf(!registry.ok)(`third-party packages' own test suites on instrume
       expect(nestedErrorPreviews!.slice(0, 3)).toEqual([]);
     });
 
-    // KNOWN cti BUG, reported: calls made in a process.on('exit') listener that the program registered
-    // after loading an instrumented module are never exported. The runtime's own 'exit' hook comes first
-    // (it is registered when the first instrumented module loads) and writes the last batch; spans that
-    // finish after it stay in memory. docs/telemetry.md: "everything is flushed by process exit".
-    // Repro: instrument `function work() {} process.on('exit', function onExit() { work(); }); work();`
-    // with CTI_TRACES_FILE set: one span (the first work()), none for onExit or the work() it calls.
-    // tape ends every run that way (its exit listener closes the harness). When this test starts
-    // failing, the bug is fixed: make it a plain it().
-    it.fails("KNOWN BUG: tape's process.on('exit') listener, instrumented, is exported", () => {
+    // Calls made in a process.on('exit') listener that the program registered after loading an
+    // instrumented module are exported too (the runtime hands spans over one by one once its own
+    // exit hook ran). tape ends every run that way: its exit listener closes the harness.
+    it("tape's process.on('exit') listener's calls are exported", () => {
       expect(exitListenerSpans, 'the qs + tape run did not get this far').not.toBeNull();
-      expect(exitListenerSpans).toBe(1);
+      // The listener itself never ends (see above): its callees are there instead.
+      expect(exitListenerSpans).toBe(0);
     });
   });
 });

@@ -46,6 +46,8 @@ export const enum Flag {
   AtYield = 16,
   /** A finally block was entered from a yield: the generator is being closed. */
   Closing = 32,
+  /** Still running when the process exited (it called process.exit()). */
+  Unfinished = 64,
 }
 
 export const enum EventKind {
@@ -136,20 +138,33 @@ const MAX_PENDING_ERRORS = 1024;
 /** How long a span that threw waits for an instrumented catch to tell what was thrown. */
 const ERROR_WAIT_MS = 100;
 
-// Span and trace ids come from a pool of random words: one crypto call per 2048 ids.
-const pool = new Uint32Array(4096);
-let poolAt = pool.length;
+// Span and trace ids: xorshift128 seeded from the platform's crypto source. Ids need to be
+// unique, not secret (OpenTelemetry JS uses Math.random); a crypto call per id costs more
+// than the rest of a span.
+let x0 = 0;
+let x1 = 0;
+let x2 = 0;
+let x3 = 0;
 function rand(): number {
-  if (poolAt === pool.length) {
-    platform.fillRandom(pool);
-    poolAt = 0;
-  }
-  return pool[poolAt++];
+  const t = x0 ^ (x0 << 11);
+  x0 = x1;
+  x1 = x2;
+  x2 = x3;
+  x3 = (x3 ^ (x3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
+  return x3;
+}
+
+function seed(): void {
+  const words = new Uint32Array(4);
+  do platform.fillRandom(words);
+  while ((words[0] | words[1] | words[2] | words[3]) === 0);
+  [x0, x1, x2, x3] = words;
 }
 
 export function configure(next: RuntimeSettings): void {
   settings = next;
   platform = next.platform;
+  seed();
 }
 
 export function isEnabled(): boolean {
@@ -229,7 +244,7 @@ export function exit(s: Span | 0): void {
     return;
   }
   s.error = true;
-  if (pendingErrors.length >= MAX_PENDING_ERRORS) {
+  if (pendingErrors.length >= MAX_PENDING_ERRORS || flushEach) {
     finish(s);
     return;
   }
@@ -421,7 +436,7 @@ export function uncaught(error: unknown): void {
 
 function finish(s: Span): void {
   finished.push(s);
-  if (finished.length >= BATCH) flush();
+  if (finished.length >= BATCH || flushEach) flush();
   else if (!flushScheduled) {
     // Spans of a quiet program still leave within a second.
     flushScheduled = true;
@@ -440,6 +455,31 @@ export function flush(): void {
   const batch = finished;
   finished = [];
   settings.sink(batch);
+}
+
+/**
+ * After the runtime's own exit flush, the program's later 'exit' listeners may still call
+ * instrumented code: from then on every span is handed over as it ends, and one that threw
+ * does not wait for a catch that can no longer come asynchronously.
+ */
+let flushEach = false;
+export function flushEachSpan(): void {
+  flushEach = true;
+}
+
+/**
+ * At process exit: the calls on the current stack (one of them called process.exit()) never
+ * return. End them now, marked unfinished, so that what they called keeps its parents.
+ */
+export function endRunningSpans(): void {
+  const now = platform.now();
+  for (let s = current; s !== null; s = s.parent) {
+    if ((s.flags & Flag.Sampled) === 0 || s.end !== 0) continue;
+    s.end = now;
+    s.flags |= Flag.Unfinished;
+    finish(s);
+  }
+  current = null;
 }
 
 /** Ends the pending-error wait early (process exit) and flushes. */

@@ -101,6 +101,7 @@ export function toSpanData(s: Span, clock: (ms: number) => string, resource: Att
   };
   if (s.args !== null) for (let i = 0; i < s.args.length; i++) attributes[`cti.arg.${site.a[i]}`] = formatValue(s.args[i], limit);
   if ((s.flags & Flag.HasValue) !== 0 && file.returns && !s.error) attributes['cti.return'] = formatValue(s.ret, limit);
+  if ((s.flags & Flag.Unfinished) !== 0) attributes['cti.unfinished'] = true;
   const events: SpanEventData[] = [];
   let message: string | undefined;
   for (const ev of s.events ?? []) {
@@ -189,6 +190,7 @@ export function spanJsonLine(s: Span, clock: (ms: number) => string, resourceJso
   let out = `{"trace_id":"${traceHex(s.trace!)}","span_id":"${spanHex(s)}","parent_span_id":${s.parent === null ? 'null' : `"${spanHex(s.parent)}"`},"name":${j.name},"start_time_unix_nano":"${clock(s.start)}","end_time_unix_nano":"${clock(s.end)}","attributes":{${j.attrs}`;
   if (s.args !== null) for (let i = 0; i < s.args.length; i++) out += `,${j.argKeys[i]}:${q(formatValue(s.args[i], limit))}`;
   if ((s.flags & Flag.HasValue) !== 0 && s.file.returns && !s.error) out += `,"cti.return":${q(formatValue(s.ret, limit))}`;
+  if ((s.flags & Flag.Unfinished) !== 0) out += ',"cti.unfinished":true';
   out += '},"events":[';
   let message: string | undefined;
   const events = s.events;

@@ -6,7 +6,7 @@
 import { getRandomValues } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
-import { configure, drain, uncaught, type Platform, type Span } from './core.js';
+import { configure, drain, endRunningSpans, flushEachSpan, uncaught, type Platform, type Span } from './core.js';
 import { makeClock, spanJsonLine, toSpanData } from './encode.js';
 import { readRuntimeEnv } from './env.js';
 import { preview } from './preview.js';
@@ -43,11 +43,7 @@ if (jsonl !== null || otlp !== null) {
   configure({
     platform,
     sink: (spans: Span[]) => {
-      if (jsonl !== null) {
-        let text = '';
-        for (const s of spans) text += `${spanJsonLine(s, clock, resourceJson)}\n`;
-        jsonl.appendLines(text, spans.length);
-      }
+      if (jsonl !== null) jsonl.appendLines(spans.map((s) => spanJsonLine(s, clock, resourceJson)));
       if (otlp !== null) otlp.export(spans.map((s) => toSpanData(s, clock, env.resource)));
     },
     sampleRoot: sampler.kind === 'always_on' ? () => true : sampler.kind === 'always_off' ? () => false : () => Math.random() < sampler.ratio,
@@ -58,7 +54,12 @@ if (jsonl !== null || otlp !== null) {
     drain();
     return [];
   };
+  process.on('exit', endRunningSpans);
   for (const exporter of [jsonl, otlp]) if (exporter !== null) installExitHooks(exporter, drainAll);
+  // Registered after the exit hooks, so it runs after them and before the program's own
+  // 'exit' listeners (the program's code runs after this module). JSONL writes what those
+  // listeners' calls produce; OTLP cannot send anything that late.
+  process.on('exit', flushEachSpan);
   // Observes a crash without changing it: the spans that threw learn what; the 'exit' hook sends them.
   process.on('uncaughtExceptionMonitor', (error) => {
     uncaught(error);
