@@ -59,6 +59,19 @@ console.log(obj.shorthand(1), obj.prop(1), obj.g, outer());
     expect(byName(spans, 'Derived.constructor')[0].attributes['cti.arg.n']).toBe('1');
   });
 
+  it('names CommonJS exports and prototype members, also written with string keys', async () => {
+    const { spans } = await same({
+      'main.cjs': `function Foo() {}
+Foo.prototype['bar'] = function (x) { return x + 1 };
+Foo.prototype.baz = function () { return this.bar(1) };
+module.exports = function (n) { return new Foo().baz() + n };
+exports.helper = () => 2;
+console.log(module.exports(1));
+`,
+    }, 'main.cjs');
+    expect(spanTree(spans)).toBe('module.exports:4\n  Foo:1\n  Foo.baz:3\n    Foo.bar:2');
+  });
+
   it('keeps this, arguments, new.target, .name, .length, hoisting and getters lazy', async () => {
     await same({
       'main.mjs': `console.log(hoisted(2));

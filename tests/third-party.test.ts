@@ -400,7 +400,7 @@ describe.skipIf(!registry.ok)(`third-party packages' own test suites on instrume
       expect(bad[0].status).toEqual({ code: 'ERROR', message: UNOBSERVED });
       expect(bad[0].attributes['cti.return']).toBeUndefined();
       const caller = byId.get(bad[0].parent_span_id!)!;
-      expect(`${fileOf(caller)}:${lineOf(caller)} ${caller.name} ${caller.status.code}`).toBe(`lib/parse.js:${entry} <anonymous> ERROR`);
+      expect(`${fileOf(caller)}:${lineOf(caller)} ${caller.name} ${caller.status.code}`).toBe(`lib/parse.js:${entry} module.exports ERROR`);
       expect(caller.attributes['cti.arg.str']).toBe('{}');
       expect(caller.attributes['cti.arg.opts']).toBe("{ decoder: 'string' }");
       // A call that returned has its return value.

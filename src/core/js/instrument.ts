@@ -198,7 +198,8 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
         if (node.body) visit(node.body, node, 'body', fn, node.id.type === 'Identifier' ? qualify(scope, node.id.name) : scope, null, depth + 1);
         return;
       case 'ObjectExpression': {
-        const objScope = hint ? qualify(scope, hint) : scope;
+        // `module.exports = { f() {} }` names `f`, as `exports.f = function () {}` does.
+        const objScope = hint && hint !== 'module.exports' ? qualify(scope, hint) : scope;
         for (const prop of node.properties) {
           if (ignored(prop)) continue;
           if (prop.type === 'ObjectMethod') {
@@ -535,7 +536,8 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     return unchanged();
   }
 
-  const esm = program.sourceType === 'module' || ctx.moduleType === 'esm';
+  // TypeScript compiles `import` to whatever module system it targets: always import there.
+  const esm = program.sourceType === 'module' || ctx.moduleType === 'esm' || (language === 'typescript' && ctx.moduleType !== 'cjs');
   const spec = JSON.stringify(ctx.runtime);
   const opts = JSON.stringify({ lang: language, returns: capture.returns, exceptions: capture.exceptions, valueLength: ctx.config.limits.valueLength, events: ctx.config.limits.eventsPerSpan });
   const table = `${NS}.file(${JSON.stringify(ctx.relativePath)},${JSON.stringify(sites.sites)},${opts})`;

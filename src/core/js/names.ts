@@ -19,18 +19,21 @@ export function keyName(key: Node, computed: boolean): string {
 
 /**
  * The name an assignment target gives a function assigned to it: `x`, `Foo.bar` for
- * `Foo.prototype.bar`, `handler` for `this.handler` or `exports.handler`.
+ * `Foo.prototype.bar` (or `Foo.prototype['bar']`), `handler` for `this.handler` or
+ * `exports.handler`, `module.exports` for the module's own export.
  */
 export function targetName(target: Node): string | null {
   if (target.type === 'Identifier') return target.name;
-  if (target.type !== 'MemberExpression' || target.computed) return null;
+  if (target.type !== 'MemberExpression') return null;
   const parts: string[] = [];
   let node: Node = target;
-  while (node.type === 'MemberExpression' && !node.computed) {
+  while (node.type === 'MemberExpression') {
+    if (node.computed && node.property.type !== 'StringLiteral') return null;
     parts.unshift(keyName(node.property, false));
     node = node.object;
   }
   if (node.type === 'Identifier') parts.unshift(node.name);
+  if (parts.join('.') === 'module.exports') return 'module.exports';
   const kept = parts.filter((p, i) => p !== 'prototype' && !(i === 0 && (p === 'exports' || p === 'module')) && !(p === 'exports' && parts[i - 1] === 'module'));
   return kept.length ? kept.join('.') : null;
 }
