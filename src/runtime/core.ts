@@ -92,16 +92,16 @@ export class SpanEvent {
   ) {}
 }
 
+/** Shared by every span of a trace. Ids are drawn when first encoded, off the hot path. */
 export class Trace {
-  hex: string | null = null;
-  constructor(readonly a: number, readonly b: number, readonly c: number, readonly d: number) {}
+  id: string | null = null;
 }
 
 export class Span {
   flags = 0;
   trace: Trace | null = null;
-  hi = 0;
-  lo = 0;
+  /** Hex span id, drawn when the span (or a child) is first encoded. */
+  id: string | null = null;
   start = 0;
   end = 0;
   args: unknown[] | null = null;
@@ -152,6 +152,21 @@ function rand(): number {
   x2 = x3;
   x3 = (x3 ^ (x3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
   return x3;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(n: number): string {
+  return HEX[(n >>> 24) & 255] + HEX[(n >>> 16) & 255] + HEX[(n >>> 8) & 255] + HEX[n & 255];
+}
+
+/** W3C ids: lowercase hex, never all zeros (the last word is never 0). */
+export function spanId(s: Span): string {
+  return (s.id ??= hex32(rand()) + hex32(rand() || 1));
+}
+
+export function traceId(t: Trace): string {
+  return (t.id ??= hex32(rand()) + hex32(rand()) + hex32(rand()) + hex32(rand() || 1));
 }
 
 function seed(): void {
@@ -212,9 +227,7 @@ export function enter(file: FileTable | undefined, id: number): Span | 0 {
   s.prev = current;
   if (parent === null ? settings.sampleRoot() : (parent.flags & Flag.Sampled) !== 0) {
     s.flags = Flag.Sampled;
-    s.trace = parent === null ? new Trace(rand(), rand(), rand(), rand() || 1) : parent.trace;
-    s.hi = rand();
-    s.lo = rand() || 1;
+    s.trace = parent === null ? new Trace() : parent.trace;
     const n = arguments.length - 2;
     if (n > 0) {
       const args = new Array(n);

@@ -1,19 +1,5 @@
-import { EventKind, Flag, Preview, type BranchSite, type FnSite, type LoopSite, type Span, type SpanEvent, type Trace, type VarSite } from './core.js';
+import { EventKind, Flag, Preview, spanId, traceId, type BranchSite, type FnSite, type LoopSite, type Span, type SpanEvent, type VarSite } from './core.js';
 import type { Attributes, SpanData, SpanEventData } from './span-data.js';
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-function hex32(n: number): string {
-  return HEX[(n >>> 24) & 255] + HEX[(n >>> 16) & 255] + HEX[(n >>> 8) & 255] + HEX[n & 255];
-}
-
-function traceHex(t: Trace): string {
-  return (t.hex ??= hex32(t.a) + hex32(t.b) + hex32(t.c) + hex32(t.d));
-}
-
-function spanHex(s: Span): string {
-  return hex32(s.hi) + hex32(s.lo);
-}
 
 /** Unix nanoseconds as a decimal string: a double cannot hold them exactly. */
 export function makeClock(timeOrigin: number): (ms: number) => string {
@@ -131,9 +117,9 @@ export function toSpanData(s: Span, clock: (ms: number) => string, resource: Att
     }
   }
   return {
-    trace_id: traceHex(s.trace!),
-    span_id: spanHex(s),
-    parent_span_id: s.parent === null ? null : spanHex(s.parent),
+    trace_id: traceId(s.trace!),
+    span_id: spanId(s),
+    parent_span_id: s.parent === null ? null : spanId(s.parent),
     name: site.n,
     start_time_unix_nano: clock(s.start),
     end_time_unix_nano: clock(s.end),
@@ -187,7 +173,7 @@ function eventLine(s: Span, ev: SpanEvent, clock: (ms: number) => string, limit:
 export function spanJsonLine(s: Span, clock: (ms: number) => string, resourceJson: string): string {
   const j = fnFragments(s);
   const limit = s.file.valueLength;
-  let out = `{"trace_id":"${traceHex(s.trace!)}","span_id":"${spanHex(s)}","parent_span_id":${s.parent === null ? 'null' : `"${spanHex(s.parent)}"`},"name":${j.name},"start_time_unix_nano":"${clock(s.start)}","end_time_unix_nano":"${clock(s.end)}","attributes":{${j.attrs}`;
+  let out = `{"trace_id":"${traceId(s.trace!)}","span_id":"${spanId(s)}","parent_span_id":${s.parent === null ? 'null' : `"${spanId(s.parent)}"`},"name":${j.name},"start_time_unix_nano":"${clock(s.start)}","end_time_unix_nano":"${clock(s.end)}","attributes":{${j.attrs}`;
   if (s.args !== null) for (let i = 0; i < s.args.length; i++) out += `,${j.argKeys[i]}:${q(formatValue(s.args[i], limit))}`;
   if ((s.flags & Flag.HasValue) !== 0 && s.file.returns && !s.error) out += `,"cti.return":${q(formatValue(s.ret, limit))}`;
   if ((s.flags & Flag.Unfinished) !== 0) out += ',"cti.unfinished":true';
