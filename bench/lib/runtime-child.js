@@ -5,12 +5,10 @@
 //
 // Prints one JSON line: { config, calls, ns: [per-call wall-clock ns of each timed repetition],
 // cpuNs: [the same in process CPU time], spansChecked, spanBytes }.
-import { closeSync, existsSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { getRandomValues } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { inspect } from 'node:util';
 
 const [config, callsArg, repsArg, workDir] = process.argv.slice(2);
 const CALLS = Number(callsArg);
@@ -36,29 +34,15 @@ if (config === 'baseline') {
   ({ add } = await importFile(join(workDir, 'add.plain.mjs')));
 } else if (config.startsWith('cti-')) {
   if (config === 'cti-discard') {
-    // Hot path only: the runtime's own core, configured like dist/runtime/node.js configures
-    // it, but with a sink that drops the finished spans (no encoding, no write). This uses the
-    // internal configure() of dist/runtime/core.js, not a public API: the runtime has no
-    // setting for a discarding exporter. The platform below mirrors the one in
-    // src/runtime/node.ts (process.hrtime clock, crypto ids); previews do not matter here
-    // (add() gets numbers), but the runtime's own preview() is used when it exists.
+    // Hot path only: the runtime's own core, configured as dist/runtime/node.js configures it
+    // (the same platform object: clock, ids, previews), but with a sink that drops the finished
+    // spans (no encoding, no write). configure() is internal, not a public API: the runtime has
+    // no setting for a discarding exporter.
     const core = await importFile(join(RUNTIME_DIR, 'core.js'));
-    let preview = (value) => inspect(value, { depth: 1, breakLength: Infinity });
-    if (existsSync(join(RUNTIME_DIR, 'preview.js'))) ({ preview } = await importFile(join(RUNTIME_DIR, 'preview.js')));
-    const hrtime = process.hrtime;
-    const hr0 = hrtime();
+    const { platform } = await importFile(join(RUNTIME_DIR, 'node-platform.js'));
     let spans = 0;
     core.configure({
-      platform: {
-        now: () => {
-          const t = hrtime(hr0);
-          return t[0] * 1e3 + t[1] * 1e-6;
-        },
-        timeOrigin: performance.timeOrigin + performance.now(),
-        fillRandom: (out) => void getRandomValues(out),
-        preview,
-        later: (fn, ms) => void setTimeout(fn, ms).unref(),
-      },
+      platform,
       sink: (batch) => {
         spans += batch.length;
       },

@@ -3,36 +3,13 @@
  * environment once (docs/telemetry.md); with no exporter configured, or with
  * OTEL_SDK_DISABLED=true, every call returns at its first check.
  */
-import { getRandomValues } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { types } from 'node:util';
-import { configure, drain, endRunningSpans, flushEachSpan, uncaught, type Platform, type Span } from './core.js';
+import { configure, drain, endRunningSpans, flushEachSpan, uncaught, type Span } from './core.js';
+import { platform } from './node-platform.js';
 import { makeClock, spanJsonLine, toSpanData } from './encode.js';
 import { readRuntimeEnv } from './env.js';
-import { preview } from './preview.js';
 import { createExporters, installExitHooks, JsonlExporter } from './export/index.js';
 
 export { enter, exit, ret, done, v, b, l, c, aw, fa, y, rs, ft, fe, file, flush } from './core.js';
-
-// process.hrtime() without an argument is the cheapest clock Node offers (about 2/3 of
-// performance.now(); passing it a start time adds validation). now() counts from the whole
-// second hrtime started in.
-const hrtime = process.hrtime;
-const hr0 = hrtime();
-const unixAtHr0 = performance.timeOrigin + performance.now();
-const sec0 = hr0[0];
-
-const platform: Platform = {
-  now: () => {
-    const t = hrtime();
-    return (t[0] - sec0) * 1e3 + t[1] * 1e-6;
-  },
-  timeOrigin: unixAtHr0 - hr0[1] * 1e-6,
-  fillRandom: (out) => void getRandomValues(out),
-  preview,
-  later: (fn, ms) => void setTimeout(fn, ms).unref(),
-  isGeneratorObject: types.isGeneratorObject,
-};
 
 const env = readRuntimeEnv();
 // JSONL gets the fast encoder; OTLP takes span objects.
