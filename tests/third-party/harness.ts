@@ -8,6 +8,7 @@ import { builtinModules } from 'node:module';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { PackageSpec } from './packages.js';
+import type { SpanData } from '../../src/runtime/span-data.js';
 
 export interface RunResult {
   code: number | null;
@@ -148,19 +149,8 @@ export async function installTestDependencies(pkgDir: string, spec: PackageSpec,
 // ---------------------------------------------------------------------------------------------
 // Spans
 
-export interface SpanRecord {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string | null;
-  name: string;
-  start_time_unix_nano: string;
-  end_time_unix_nano: string;
-  attributes: Record<string, string | number | boolean>;
-  events: { name: string; time_unix_nano: string; attributes: Record<string, string | number> }[];
-  dropped_events_count: number;
-  status: { code: 'OK' | 'ERROR'; message?: string };
-  resource: Record<string, string | number>;
-}
+/** One line of a CTI_TRACES_FILE. */
+export type SpanRecord = SpanData;
 
 export function readSpans(file: string): SpanRecord[] {
   const text = readFileSync(file, 'utf8');
