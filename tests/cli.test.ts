@@ -133,6 +133,48 @@ describe('cti instrument: mirroring', () => {
     expect(existsSync(join(out, 'README.md.map'))).toBe(false);
   });
 
+  it("composes with the input's own source map: a crash in instrumented tsc output points at the .ts line, as before", async () => {
+    const ts = (await import('typescript')).default;
+    const source = [
+      'interface Order { id: number; total: number }',
+      '',
+      'export function check(o: Order): number {',
+      '  if (o.total < 0) {',
+      '    throw new RangeError(`order ${o.id}: negative total`);',
+      '  }',
+      '  return o.total;',
+      '}',
+      '',
+      'console.log(check({ id: 1, total: 5 }));',
+      'check({ id: 2, total: -1 });',
+      '',
+    ].join('\n');
+    write('ts/app.ts', source);
+    const out = ts.transpileModule(source, { fileName: 'app.ts', compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: true } });
+    const inputMap = JSON.parse(out.sourceMapText!);
+    write('lib/app.js', out.outputText);
+    write('lib/app.js.map', JSON.stringify({ ...inputMap, sources: ['../ts/app.ts'] }));
+    // The same compiled file with its map inline instead.
+    const inline = `data:application/json;base64,${Buffer.from(JSON.stringify({ ...inputMap, sources: ['../ts/app.ts'] })).toString('base64')}`;
+    write('lib/inline.js', out.outputText.replace('//# sourceMappingURL=app.js.map', `//# sourceMappingURL=${inline}`));
+    const r = cti(['instrument', 'lib', '--out', 'build/lib', '--runtime', join(REPO, 'dist/runtime/node.js')]);
+    expect(r.code).toBe(0);
+    const run = (file: string) => {
+      const p = spawnSync(process.execPath, ['--enable-source-maps', file], { cwd: project, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      return { status: p.status, stdout: p.stdout, stderr: p.stderr };
+    };
+    for (const name of ['app.js', 'inline.js']) {
+      const original = run(`lib/${name}`);
+      expect(original.stderr).toContain(`${join(project, 'ts/app.ts')}:5`);
+      expect(original.stderr).toContain('at check (');
+      expect(run(`build/lib/${name}`)).toEqual(original);
+      const map = JSON.parse(readFileSync(join(project, `build/lib/${name}.map`), 'utf8'));
+      expect(map.sources).toEqual(['../../ts/app.ts']);
+      // The last sourceMappingURL names our map (an inline one of the input would be stale).
+      expect(readFileSync(join(project, `build/lib/${name}`), 'utf8').trimEnd().split('\n').at(-1)).toBe(`//# sourceMappingURL=${name}.map`);
+    }
+  });
+
   it('--jobs 1 and --jobs 2 produce identical output trees', () => {
     for (let i = 0; i < 6; i++) write(`src/gen/file${i}.js`, `export function f${i}(a) { return a > ${i} ? a : ${i}; }\n`);
     expect(cti(['instrument', 'src', '--out', 'one', '--jobs', '1', '--no-cache']).code).toBe(0);

@@ -52,6 +52,7 @@ export interface Diagnostic {
 export interface SourceMapV3 {
   version: number;
   file?: string;
+  sourceRoot?: string;
   sources: string[];
   sourcesContent?: (string | null)[];
   names: string[];

@@ -1,8 +1,9 @@
 import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, relative } from 'node:path';
+import { basename, dirname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createTwoFilesPatch } from 'diff';
 import { instrumentCached, openCache, type InstrumentCache } from '../../core/cache.js';
+import { composeSourceMaps, decodeDataUrl, sourceMappingUrl } from '../../core/source-maps.js';
 import type { CtiConfig, Diagnostic, InstrumentResult, InstrumentStats, SourceMapV3 } from '../../core/types.js';
 import type { ModuleType } from './module-type.js';
 import { toPosix } from './paths.js';
@@ -38,8 +39,6 @@ export interface FileOutcome {
   warnings: string[];
 }
 
-const SOURCE_MAPPING_URL = /^\s*\/[/*][#@]\s*sourceMappingURL=/m;
-
 // One cache per thread and directory: the "not writable" warning is then raised once per thread.
 const caches = new Map<string, InstrumentCache>();
 const pendingWarnings: string[] = [];
@@ -56,10 +55,32 @@ function cacheFor(task: FileTask): InstrumentCache | null {
   return cache;
 }
 
-/** The written map points from the output file back to the input file. */
-function mapForOutput(map: SourceMapV3, task: FileTask, output: string): SourceMapV3 {
-  const sources = map.sources.length === 1 ? [toPosix(relative(dirname(output), task.source))] : map.sources;
-  return { ...map, file: basename(output), sources };
+/**
+ * The input's own source map (tsc's, a bundler's), found through its last sourceMappingURL
+ * comment: inline or a file beside it. Remote URLs are not fetched.
+ */
+async function readInputMap(code: string, source: string): Promise<{ map: SourceMapV3; dir: string } | null> {
+  const url = sourceMappingUrl(code);
+  if (url === null) return null;
+  const inline = decodeDataUrl(url);
+  if (inline) return { map: inline, dir: dirname(source) };
+  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return null;
+  const file = resolve(dirname(source), decodeURIComponent(url));
+  return { map: JSON.parse(await readFile(file, 'utf8')) as SourceMapV3, dir: dirname(file) };
+}
+
+/**
+ * The written map points from the output file back to the input file, or, when the input has
+ * a map of its own, through it to the input's sources (paths made relative to the output).
+ */
+function mapForOutput(map: SourceMapV3, task: FileTask, output: string, input: { map: SourceMapV3; dir: string } | null): SourceMapV3 {
+  if (!input) {
+    const sources = map.sources.length === 1 ? [toPosix(relative(dirname(output), task.source))] : map.sources;
+    return { ...map, file: basename(output), sources };
+  }
+  const root = input.map.sourceRoot ?? '';
+  const composed = composeSourceMaps({ ...map, sources: [basename(task.source)] }, { ...input.map, sourceRoot: undefined, sources: input.map.sources.map((s) => resolve(input.dir, root, s)) });
+  return { ...composed, file: basename(output), sources: composed.sources.map((s) => toPosix(relative(dirname(output), resolve(input.dir, s)))) };
 }
 
 /**
@@ -112,11 +133,18 @@ export async function processFile(task: FileTask): Promise<FileOutcome> {
     // Outputs keep their input's name, so the map's name is known even for a dry run without --out.
     if (task.output !== null) {
       outcome.mapOutput = `${task.output}.map`;
-      map = mapForOutput(result.map, task, task.output);
+      let input: Awaited<ReturnType<typeof readInputMap>> = null;
+      try {
+        input = await readInputMap(code, task.source);
+      } catch (e) {
+        outcome.diagnostics = [...outcome.diagnostics, { file: task.source, line: 0, column: 0, severity: 'warning', message: `its source map cannot be read (${(e as Error).message}); the output maps to this file instead` }];
+      }
+      map = mapForOutput(result.map, task, task.output, input);
     }
-    // The instrumenter may already link a map (e.g. inline); a second comment would confuse tools.
-    if (!SOURCE_MAPPING_URL.test(output)) {
-      output += `${output.endsWith('\n') ? '' : '\n'}//# sourceMappingURL=${basename(task.source)}.map\n`;
+    // Tools follow the last sourceMappingURL comment: ours must be it (an input's inline map would be stale).
+    const ours = `${basename(task.source)}.map`;
+    if (sourceMappingUrl(output) !== ours) {
+      output += `${output.endsWith('\n') ? '' : '\n'}//# sourceMappingURL=${ours}\n`;
     }
   }
   if (task.diff && result.instrumented) {
