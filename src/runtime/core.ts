@@ -92,14 +92,12 @@ export class SpanEvent {
   ) {}
 }
 
-/** Shared by every span of a trace. Ids are drawn when first encoded, off the hot path. */
-export class Trace {
-  id: string | null = null;
-}
-
 export class Span {
   flags = 0;
-  trace: Trace | null = null;
+  /** The root span of this span's trace: it holds the trace id. */
+  root: Span | null = null;
+  /** Hex trace id, on a root span only, drawn when first encoded. */
+  traceHex: string | null = null;
   /** Hex span id, drawn when the span (or a child) is first encoded. */
   id: string | null = null;
   start = 0;
@@ -165,8 +163,9 @@ export function spanId(s: Span): string {
   return (s.id ??= hex32(rand()) + hex32(rand() || 1));
 }
 
-export function traceId(t: Trace): string {
-  return (t.id ??= hex32(rand()) + hex32(rand()) + hex32(rand()) + hex32(rand() || 1));
+export function traceId(s: Span): string {
+  const root = s.root!;
+  return (root.traceHex ??= hex32(rand()) + hex32(rand()) + hex32(rand()) + hex32(rand() || 1));
 }
 
 function seed(): void {
@@ -227,7 +226,7 @@ export function enter(file: FileTable | undefined, id: number): Span | 0 {
   s.prev = current;
   if (parent === null ? settings.sampleRoot() : (parent.flags & Flag.Sampled) !== 0) {
     s.flags = Flag.Sampled;
-    s.trace = parent === null ? new Trace() : parent.trace;
+    s.root = parent === null ? s : parent.root;
     const n = arguments.length - 2;
     if (n > 0) {
       const args = new Array(n);

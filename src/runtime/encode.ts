@@ -117,7 +117,7 @@ export function toSpanData(s: Span, clock: (ms: number) => string, resource: Att
     }
   }
   return {
-    trace_id: traceId(s.trace!),
+    trace_id: traceId(s),
     span_id: spanId(s),
     parent_span_id: s.parent === null ? null : spanId(s.parent),
     name: site.n,
@@ -173,7 +173,7 @@ function eventLine(s: Span, ev: SpanEvent, clock: (ms: number) => string, limit:
 export function spanJsonLine(s: Span, clock: (ms: number) => string, resourceJson: string): string {
   const j = fnFragments(s);
   const limit = s.file.valueLength;
-  let out = `{"trace_id":"${traceId(s.trace!)}","span_id":"${spanId(s)}","parent_span_id":${s.parent === null ? 'null' : `"${spanId(s.parent)}"`},"name":${j.name},"start_time_unix_nano":"${clock(s.start)}","end_time_unix_nano":"${clock(s.end)}","attributes":{${j.attrs}`;
+  let out = `{"trace_id":"${traceId(s)}","span_id":"${spanId(s)}","parent_span_id":${s.parent === null ? 'null' : `"${spanId(s.parent)}"`},"name":${j.name},"start_time_unix_nano":"${clock(s.start)}","end_time_unix_nano":"${clock(s.end)}","attributes":{${j.attrs}`;
   if (s.args !== null) for (let i = 0; i < s.args.length; i++) out += `,${j.argKeys[i]}:${q(formatValue(s.args[i], limit))}`;
   if ((s.flags & Flag.HasValue) !== 0 && s.file.returns && !s.error) out += `,"cti.return":${q(formatValue(s.ret, limit))}`;
   if ((s.flags & Flag.Unfinished) !== 0) out += ',"cti.unfinished":true';
