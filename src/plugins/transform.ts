@@ -170,6 +170,10 @@ export class CtiTransformer {
       for (const d of result.diagnostics) if (d.severity !== 'info') this.options.onDiagnostic(d);
     }
     if (!result.instrumented) return null;
-    return { code: result.code, map: result.map };
+    // The core names the source relative to the file (right next to it); bundlers resolve a
+    // relative source against their own context (webpack: the project root, losing `src/`), so
+    // hand them the absolute path, which every bundler rewrites for its output.
+    const map = result.map && result.map.sources.length === 1 ? { ...result.map, sources: [filename] } : result.map;
+    return { code: result.code, map };
   }
 }
