@@ -258,3 +258,30 @@ describe.each(BUNDLERS)('%s', (bundler) => {
     }
   });
 });
+
+describe('the plugin filter', () => {
+  it('strips queries, leaves virtual modules, node_modules and the runtime alone, and hits the cache', async () => {
+    const { CtiTransformer } = await import('../dist/plugins/transform.js');
+    const dir = join(TMP, 'unit');
+    const t = new CtiTransformer({ root: FIXTURE, cacheDir: dir });
+    expect(t.includes(join(FIXTURE, 'src/a.ts?v=123'))).toBe(true);
+    expect(t.includes('\0commonjsHelpers.js')).toBe(false);
+    expect(t.includes('virtual:thing.js')).toBe(false);
+    expect(t.includes(join(FIXTURE, 'node_modules/x/index.js'))).toBe(false);
+    expect(t.includes(join(REPO, 'dist/runtime/node.js'))).toBe(false);
+    expect(t.includes(join(FIXTURE, 'src/style.css'))).toBe(false);
+    const code = 'export function f(a) { return a + 1; }\n';
+    const out = await t.transform(code, join(FIXTURE, 'src/a.js?v=123'));
+    expect(out!.code).toContain('"src/a.js"');
+    expect(out!.map!.sources).toEqual([join(FIXTURE, 'src/a.js')]);
+    const { cacheStats } = await import('../dist/core/index.js');
+    expect((await cacheStats(dir)).entries).toBe(1);
+    const again = await new CtiTransformer({ root: FIXTURE, cacheDir: dir }).transform(code, join(FIXTURE, 'src/a.js'));
+    expect(again!.code).toBe(out!.code);
+    expect((await cacheStats(dir)).entries).toBe(1);
+    const globbed = new CtiTransformer({ root: FIXTURE, cacheDir: false, include: ['src/**/*.ts'], exclude: [/skip/] });
+    expect(globbed.includes(join(FIXTURE, 'src/a.ts'))).toBe(true);
+    expect(globbed.includes(join(FIXTURE, 'src/a.js'))).toBe(false);
+    expect(globbed.includes(join(FIXTURE, 'src/skip.ts'))).toBe(false);
+  });
+});
