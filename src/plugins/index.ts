@@ -5,9 +5,11 @@
  */
 import { createUnplugin, type UnpluginInstance } from 'unplugin';
 import { CtiTransformer, DEFAULT_INCLUDE, hookFilter, type CtiPluginOptions } from './transform.js';
+import { receiverEndpoint, relayMiddleware, RELAY_PATH } from './relay.js';
 
 export type { CtiPluginOptions, FilterPattern } from './transform.js';
 export { DEFAULT_INCLUDE, DEFAULT_EXCLUDE } from './transform.js';
+export { RELAY_PATH, receiverEndpoint } from './relay.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -15,6 +17,7 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
   const t = new CtiTransformer(options);
   const external = options.externalRuntime ?? true;
   const runtimeId = new RegExp(`^${escape(t.runtime)}$`);
+  let command: 'build' | 'serve' = 'build';
   return {
     name: 'code-telemetry-injector',
     enforce: 'pre',
@@ -28,8 +31,28 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
       handler: (code, id) => t.transform(code, id),
     },
     vite: {
+      // Client side: the runtime is bundled (Vite picks the package's `browser` export) and, in
+      // dev, pre-bundled once with the other dependencies, so its discovery never triggers an
+      // "optimized dependencies changed" reload.
+      config(_config, env) {
+        command = env.command;
+        return { optimizeDeps: { include: [t.runtime] } };
+      },
       configResolved(config) {
         t.setHostRoot(config.root);
+      },
+      // The browser runtime's settings, before any module script runs.
+      transformIndexHtml() {
+        const endpoint = options.browserEndpoint ?? (command === 'build' && options.endpoint ? options.endpoint : RELAY_PATH);
+        const serviceName = options.serviceName ?? process.env.OTEL_SERVICE_NAME;
+        const config = JSON.stringify({ endpoint, ...(serviceName ? { serviceName } : {}) }).replace(/</g, '\\u003c');
+        return [{ tag: 'script', children: `globalThis.__CTI_CONFIG__=${config};`, injectTo: 'head-prepend' }];
+      },
+      configureServer(server) {
+        server.middlewares.use(RELAY_PATH, relayMiddleware(() => receiverEndpoint(options.endpoint)));
+      },
+      configurePreviewServer(server) {
+        server.middlewares.use(RELAY_PATH, relayMiddleware(() => receiverEndpoint(options.endpoint)));
       },
       // Vite: the runtime stays external in SSR builds only (client builds need the browser runtime).
       resolveId: external

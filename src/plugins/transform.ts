@@ -30,6 +30,17 @@ export interface CtiPluginOptions {
    * Node targets are supported for now). Vite does this for SSR builds only.
    */
   externalRuntime?: boolean;
+  /**
+   * Browser builds: the OTLP/HTTP traces receiver. Vite's dev and preview servers relay
+   * `/__cti/v1/traces` to it (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
+   * OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, else `http://127.0.0.1:4318/v1/traces`); a Vite
+   * client build given an explicit `endpoint` posts to it directly (the receiver must allow CORS).
+   */
+  endpoint?: string;
+  /** Browser builds: the URL the page posts spans to, overriding the above (default: the relay path `/__cti/v1/traces` in dev, else `endpoint` when given). */
+  browserEndpoint?: string;
+  /** Browser builds: `service.name` of the page's spans. Default: OTEL_SERVICE_NAME at build time, else `unknown_service:browser`. */
+  serviceName?: string;
   /** Parse the instrumented output again before using it (slower; for debugging the instrumenter). */
   validate?: boolean;
   /** Override cti.config.json: what to record. */
