@@ -1,0 +1,211 @@
+/**
+ * The browser side end to end in a real headless Chromium (Debian's, driven by playwright-core):
+ * a small Vite app (tests/browser/fixtures/app) built with the plugin and served by `vite
+ * preview`, and the same app on Vite's dev server with the same-origin relay. Spans reach a local
+ * OTLP/HTTP receiver with the original function names, file and lines, parent links, and the
+ * exception; the page behaves as the uninstrumented build does.
+ */
+import { execSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { build, createServer, preview } from 'vite';
+import { REPO } from './helpers/run-both.js';
+import { fromOtlpJson } from '../src/runtime/export/otlp-json.js';
+import type { SpanData } from '../src/runtime/span-data.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+const FIXTURE = join(REPO, 'tests/browser/fixtures/app');
+const SOURCE = readFileSync(join(FIXTURE, 'src/main.ts'), 'utf8').split('\n');
+const lineOf = (text: string) => SOURCE.findIndex((l) => l.includes(text)) + 1;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const cti = (await import(join(REPO, 'dist/plugins/vite.js'))).default as (options?: Record<string, unknown>) => any;
+
+let work: string;
+let context: BrowserContext;
+let receiver: Server;
+let receiverUrl: string;
+const received: { spans: SpanData[]; at: number; origin: string | undefined }[] = [];
+
+async function startReceiver(): Promise<void> {
+  receiver = createHttpServer((req, res) => {
+    // What the OpenTelemetry Collector's CORS setting answers: `*`, no credentials.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-allow-headers', 'content-type');
+    res.setHeader('access-control-allow-methods', 'POST');
+    if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces') received.push({ spans: fromOtlpJson(Buffer.concat(chunks).toString('utf8')), at: Date.now(), origin: req.headers.origin });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    execSync('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', { stdio: 'inherit', timeout: 230_000 });
+  }
+  // The app as a user has it: the package installed (copied, not linked: Vite treats a linked
+  // package as source and never pre-bundles it) in its node_modules.
+  work = mkdtempSync(join(tmpdir(), 'cti-browser-'));
+  cpSync(FIXTURE, join(work, 'app'), { recursive: true });
+  const installed = join(work, 'app/node_modules/code-telemetry-injector');
+  mkdirSync(installed, { recursive: true });
+  cpSync(join(REPO, 'package.json'), join(installed, 'package.json'));
+  cpSync(join(REPO, 'dist/runtime'), join(installed, 'dist/runtime'), { recursive: true });
+  await startReceiver();
+  context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, args: ARGS, headless: true });
+}, 240_000);
+
+afterAll(async () => {
+  await context?.close();
+  await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+interface Visit { out: string | null; async: string | null; loads: number; errors: string[]; requests: string[]; clickedAt: number }
+
+/** Loads the page, clicks, waits for the async result, then leaves (pagehide) at once. */
+async function visit(url: string, settleMs = 0): Promise<Visit> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  let loads = 0;
+  page.on('load', () => loads++);
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
+  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`); });
+  await page.goto(url);
+  await page.waitForSelector('#ready:has-text("ready")');
+  if (settleMs) await page.waitForTimeout(settleMs);
+  const clickedAt = Date.now();
+  await page.click('#btn');
+  await page.waitForSelector('#async:has-text("async")');
+  const result = { out: await page.textContent('#out'), async: await page.textContent('#async'), loads, errors, requests, clickedAt };
+  // Within the runtime's 1 s batch timer: the click's spans leave on pagehide.
+  await page.goto('about:blank');
+  await page.close();
+  return result;
+}
+
+async function spansFor(since: number, names: string[], timeoutMs = 10_000): Promise<{ spans: SpanData[]; bodies: typeof received }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const bodies = received.filter((r) => r.at >= since);
+    const spans = bodies.flatMap((r) => r.spans);
+    const have = new Set(spans.map((s) => s.attributes['code.function.name']));
+    if (names.every((n) => have.has(n)) || Date.now() > deadline) return { spans, bodies };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function checkSpans(spans: SpanData[]): void {
+  const by = (name: string) => {
+    const found = spans.filter((s) => s.attributes['code.function.name'] === name);
+    expect(found, name).toHaveLength(1);
+    return found[0]!;
+  };
+  const onClick = by('onClick');
+  const inc = by('Counter.inc');
+  const describeSpan = by('describe');
+  const safe = by('safe');
+  const risky = by('risky');
+  const load = by('load');
+  for (const [span, line] of [[onClick, lineOf('function onClick')], [inc, lineOf('inc(by')], [describeSpan, lineOf('function describe')],
+    [safe, lineOf('function safe')], [risky, lineOf('function risky')], [load, lineOf('async function load')]] as const) {
+    expect(span.attributes['code.file.path']).toBe('src/main.ts');
+    expect(span.attributes['code.line.number'], String(span.attributes['code.function.name'])).toBe(line);
+    expect(span.trace_id).toBe(onClick.trace_id);
+  }
+  expect(onClick.parent_span_id).toBeNull();
+  for (const child of [inc, describeSpan, safe, load]) expect(child.parent_span_id).toBe(onClick.span_id);
+  expect(risky.parent_span_id).toBe(safe.span_id);
+  expect(risky.status.code).toBe('ERROR');
+  expect(safe.status.code).toBe('OK');
+  const exception = risky.events.find((e) => e.name === 'exception');
+  expect(exception?.attributes['exception.type']).toBe('RangeError');
+  expect(exception?.attributes['exception.message']).toBe('too big 1');
+  expect(inc.attributes['cti.return']).toBe('1');
+  expect(onClick.resource['telemetry.sdk.language']).toBe('webjs');
+  expect(onClick.resource['service.name']).toBe('cti-fixture');
+}
+
+const NAMES = ['onClick', 'Counter.inc', 'describe', 'safe', 'risky', 'load'];
+
+describe('browser runtime in Chromium', () => {
+  it('vite build + preview: spans go straight to the receiver, the page behaves as without instrumentation', async () => {
+    const root = join(work, 'app');
+    const base = { root, configFile: false as const, logLevel: 'silent' as const };
+    const plugin = cti({ endpoint: receiverUrl, serviceName: 'cti-fixture', cacheDir: false });
+    await build({ ...base, plugins: [plugin], build: { outDir: join(work, 'out-cti'), sourcemap: true } });
+    await build({ ...base, build: { outDir: join(work, 'out-plain') } });
+    const assets = join(work, 'out-cti/assets');
+    const bundle = readFileSync(join(assets, readdirSync(assets).find((f) => f.endsWith('.js'))!), 'utf8');
+    // The browser runtime, bundled: no Node built-in imports, no process hooks.
+    expect(bundle.includes('globalThis.crypto.getRandomValues')).toBe(true);
+    expect(/from\s*["']node:|process\.on\(/.test(bundle)).toBe(false);
+
+    const servers = await Promise.all(['out-plain', 'out-cti'].map((dir) =>
+      preview({ ...base, build: { outDir: join(work, dir) }, preview: { port: 0, host: '127.0.0.1' } })));
+    try {
+      const [plainUrl, ctiUrl] = servers.map((s) => s.resolvedUrls!.local[0]!);
+      const plain = await visit(plainUrl);
+      const since = Date.now();
+      const instrumented = await visit(ctiUrl);
+      expect(instrumented.errors).toEqual([]);
+      expect({ out: instrumented.out, async: instrumented.async }).toEqual({ out: plain.out, async: plain.async });
+      expect(instrumented.out).toBe('odd 1 caught too big 1');
+      const { spans, bodies } = await spansFor(since, NAMES);
+      checkSpans(spans);
+      // Straight from the page (a cross-origin request carries its Origin)...
+      expect(bodies.every((b) => b.origin === new URL(ctiUrl).origin)).toBe(true);
+      // ...and sent when the page was left, not by the runtime's 1 s batch timer.
+      expect(Math.max(...bodies.map((b) => b.at)) - instrumented.clickedAt).toBeLessThan(950);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  }, 60_000);
+
+  it('vite dev: pre-bundled runtime, no reload, spans through the same-origin relay', async () => {
+    const root = join(work, 'app');
+    const server = await createServer({
+      root, configFile: false, logLevel: 'silent',
+      plugins: [cti({ endpoint: receiverUrl, serviceName: 'cti-fixture', cacheDir: false })],
+      server: { port: 0, host: '127.0.0.1' },
+      // Vite would otherwise hide a late-discovered dependency by holding the first page load
+      // until its crawl ends; without the hold, a runtime found only after our transform (the
+      // dependency scanner never sees it) would mean "optimized dependencies changed, reloading".
+      optimizeDeps: { holdUntilCrawlEnd: false },
+    });
+    await server.listen();
+    try {
+      const url = server.resolvedUrls!.local[0]!;
+      const since = Date.now();
+      // Long enough for a "new dependencies optimized, reloading" to show.
+      const result = await visit(url, 1500);
+      expect(result.requests.some((u) => u.includes('/.vite/deps/code-telemetry-injector_runtime.js'))).toBe(true);
+      expect(result.errors).toEqual([]);
+      expect(result.loads).toBe(1);
+      expect(result.out).toBe('odd 1 caught too big 1');
+      const { spans, bodies } = await spansFor(since, NAMES);
+      checkSpans(spans);
+      // Forwarded by the dev server (Node's fetch sends no Origin), sent by sendBeacon on pagehide.
+      expect(bodies.every((b) => b.origin === undefined)).toBe(true);
+      expect(Math.max(...bodies.map((b) => b.at)) - result.clickedAt).toBeLessThan(950);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
