@@ -208,4 +208,45 @@ describe('browser runtime in Chromium', () => {
       await server.close();
     }
   }, 60_000);
+
+  it('a missing receiver changes nothing in the page (build posting directly, dev through the relay)', async () => {
+    const root = join(work, 'app');
+    // A port nobody listens on.
+    const dead = createHttpServer();
+    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/v1/traces`;
+    await new Promise((r) => dead.close(r));
+    const base = { root, configFile: false as const, logLevel: 'silent' as const };
+    const plugins = [cti({ endpoint: deadUrl, cacheDir: false })];
+    await build({ ...base, plugins, build: { outDir: join(work, 'out-dead') } });
+    const server = await preview({ ...base, build: { outDir: join(work, 'out-dead') }, preview: { port: 0, host: '127.0.0.1' } });
+    const dev = await createServer({ ...base, plugins, server: { port: 0, host: '127.0.0.1' } });
+    await dev.listen();
+    try {
+      for (const url of [server.resolvedUrls!.local[0]!, dev.resolvedUrls!.local[0]!]) {
+        const page = await context.newPage();
+        const thrown: string[] = [];
+        const relayed: number[] = [];
+        page.on('pageerror', (e) => thrown.push(String(e)));
+        page.on('response', (r) => { if (r.url().includes('/__cti/v1/traces')) relayed.push(r.status()); });
+        await page.goto(url);
+        await page.waitForSelector('#ready:has-text("ready")');
+        await page.click('#btn');
+        await page.waitForSelector('#async:has-text("async")');
+        expect(await page.textContent('#out')).toBe('odd 1 caught too big 1');
+        // Past the 1 s batch timer: the fetch to the dead receiver has failed by now.
+        await page.waitForTimeout(1300);
+        await page.click('#btn');
+        expect(await page.textContent('#out')).toBe('even 2 caught too big 2');
+        await page.goto('about:blank');
+        await page.close();
+        expect(thrown).toEqual([]);
+        // The dev relay answers 204 even though the receiver is down.
+        if (url.startsWith(dev.resolvedUrls!.local[0]!)) expect(relayed.length > 0 && relayed.every((c) => c === 204)).toBe(true);
+      }
+    } finally {
+      await server.close();
+      await dev.close();
+    }
+  }, 60_000);
 });
