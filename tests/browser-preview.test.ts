@@ -5,8 +5,9 @@ import { preview, platform } from '../src/runtime/browser-platform.js';
 describe('browser previews', () => {
   it('shows own enumerable data properties at depth 1, getters unread', () => {
     let calls = 0;
-    const obj = { a: 1, s: 'x', nested: { deep: 1 }, list: [1], f() {}, get g() { calls++; return 1; } };
-    expect(preview(obj, 200)).toBe("{ a: 1, s: 'x', nested: [Object], list: [Array], f: [Function f], g: [Getter] }");
+    const obj = { a: 1, s: 'x', nested: { deep: { x: 1 }, n: 2 }, list: [1, [2]], f() {}, get g() { calls++; return 1; } };
+    expect(preview(obj, 200)).toBe("{ a: 1, s: 'x', nested: { deep: [Object], n: 2 }, list: [ 1, [Array] ], f: [Function f], g: [Getter] }");
+    expect(preview({ e: new TypeError('no') }, 200)).toBe('{ e: TypeError: no }');
     expect(calls).toBe(0);
   });
 

@@ -2,7 +2,8 @@
  * Clocks, randomness and value previews of the browser runtime. The preview never runs the
  * program's code on ordinary objects: it reads own enumerable properties through
  * Object.getOwnPropertyDescriptor (a getter is shown, not called), constructor names through
- * descriptors too, and stops at depth 1 and 10 items. A Proxy cannot be told apart in a browser
+ * descriptors too, and stops at depth 1 (as the Node preview: `{ tags: [ 'a' ], deep: { x: [Object] } }`)
+ * and 10 items per level. A Proxy cannot be told apart in a browser
  * without touching it, so the walk is bounded (a handful of descriptor reads) and guarded: if a
  * trap throws, the value is `[unpreviewable]`.
  */
@@ -57,12 +58,17 @@ function instanceOfBuiltin(obj: object, proto: object): boolean {
   return false;
 }
 
-/** A nested value (depth > 0): primitives as literals, objects as a bracketed kind. */
-function nested(v: unknown, top: object): string {
-  if (v === top) return '[Circular]';
+/** Objects this deep are shown as their bracketed kind (`[Object]`, `[Array]`, `[Point]`). */
+const DEPTH = 1;
+
+/** A value inside the previewed one, at `level` (1: its properties). */
+function nested(v: unknown, seen: object[], level: number, limit: number): string {
   if (typeof v === 'function') return `[Function ${fnName(v) || '(anonymous)'}]`;
   if (typeof v !== 'object' || v === null) return primitive(v);
+  if (seen.includes(v)) return '[Circular]';
+  if (level <= DEPTH) return previewObject(v, limit, [...seen, v], level);
   if (isArray(v)) return '[Array]';
+  if (instanceOfBuiltin(v, Error.prototype)) return previewObject(v, limit, seen, level);
   const name = ctorName(v);
   return name ? `[${name}]` : '[Object]';
 }
@@ -71,7 +77,7 @@ function key(k: string): string {
   return IDENT.test(k) ? k : `'${k}'`;
 }
 
-function properties(obj: object, limit: number, skipIndices: boolean): string[] {
+function properties(obj: object, limit: number, skipIndices: boolean, seen: object[], level: number): string[] {
   const out: string[] = [];
   let len = 0;
   const keys = ownKeys(obj);
@@ -84,7 +90,7 @@ function properties(obj: object, limit: number, skipIndices: boolean): string[] 
     }
     const d = ownDescriptor(obj, k);
     if (d === undefined) continue;
-    const text = 'value' in d ? nested(d.value, obj) : d.set ? (d.get ? '[Getter/Setter]' : '[Setter]') : '[Getter]';
+    const text = 'value' in d ? nested(d.value, seen, level + 1, limit) : d.set ? (d.get ? '[Getter/Setter]' : '[Setter]') : '[Getter]';
     const entry = `${key(k)}: ${text}`;
     out.push(entry);
     len += entry.length + 2;
@@ -97,7 +103,7 @@ function braces(prefix: string, parts: string[]): string {
   return parts.length === 0 ? `${prefix}{}` : `${prefix}{ ${parts.join(', ')} }`;
 }
 
-function previewObject(value: object, limit: number): string {
+function previewObject(value: object, limit: number, seen: object[], level: number): string {
   if (typeof value === 'function') return `[Function ${fnName(value) || '(anonymous)'}]`;
   if (isArray(value)) {
     const length = dataValue(value, 'length') as number;
@@ -105,12 +111,12 @@ function previewObject(value: object, limit: number): string {
     let len = 0;
     for (let i = 0; i < length && i < ITEMS && len <= limit; i++) {
       const d = ownDescriptor(value, i);
-      const text = d === undefined ? '<empty>' : 'value' in d ? nested(d.value, value) : '[Getter]';
+      const text = d === undefined ? '<empty>' : 'value' in d ? nested(d.value, seen, level + 1, limit) : '[Getter]';
       items.push(text);
       len += text.length + 2;
     }
     if (length > items.length) items.push(`… ${length - items.length} more items`);
-    const extra = properties(value, limit, true);
+    const extra = properties(value, limit, true, seen, level);
     const all = [...items, ...extra.filter((p) => !p.startsWith('length:'))];
     return all.length === 0 ? '[]' : `[ ${all.join(', ')} ]`;
   }
@@ -132,12 +138,12 @@ function previewObject(value: object, limit: number): string {
   if (instanceOfBuiltin(value, Set.prototype)) return `Set(${setSize.call(value) as number}) {…}`;
   if (instanceOfBuiltin(value, Promise.prototype)) return 'Promise {…}';
   const prefix = name === null ? '[Object: null prototype] ' : name ? `${name} ` : '';
-  return braces(prefix, properties(value, limit, false));
+  return braces(prefix, properties(value, limit, false, seen, level));
 }
 
 export function preview(value: object, limit: number): string {
   try {
-    return previewObject(value, limit);
+    return previewObject(value, limit, [value], 0);
   } catch {
     return UNPREVIEWABLE;
   }
