@@ -36,7 +36,8 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
       // "optimized dependencies changed" reload.
       config(_config, env) {
         command = env.command;
-        return { optimizeDeps: { include: [t.runtime] } };
+        // Only a package specifier can be pre-bundled (a custom `runtime` path is served as source).
+        return /^[./]/.test(t.runtime) ? undefined : { optimizeDeps: { include: [t.runtime] } };
       },
       configResolved(config) {
         t.setHostRoot(config.root);
