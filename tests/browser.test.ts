@@ -5,22 +5,18 @@
  * OTLP/HTTP receiver with the original function names, file and lines, parent links, and the
  * exception; the page behaves as the uninstrumented build does.
  */
-import { execSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { build, createServer, preview } from 'vite';
 import { REPO } from './helpers/run-both.js';
-import { fromOtlpJson } from '../src/runtime/export/otlp-json.js';
+import { ensureChromium, launchChromium, spansFor as spansAt, startReceiver, type Receiver } from './browser/harness.js';
 import type { SpanData } from '../src/runtime/span-data.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 const FIXTURE = join(REPO, 'tests/browser/fixtures/app');
 const SOURCE = readFileSync(join(FIXTURE, 'src/main.ts'), 'utf8').split('\n');
 const lineOf = (text: string) => SOURCE.findIndex((l) => l.includes(text)) + 1;
@@ -30,32 +26,11 @@ const cti = (await import(join(REPO, 'dist/plugins/vite.js'))).default as (optio
 
 let work: string;
 let context: BrowserContext;
-let receiver: Server;
+let receiver: Receiver;
 let receiverUrl: string;
-const received: { spans: SpanData[]; at: number; origin: string | undefined }[] = [];
-
-async function startReceiver(): Promise<void> {
-  receiver = createHttpServer((req, res) => {
-    // What the OpenTelemetry Collector's CORS setting answers: `*`, no credentials.
-    res.setHeader('access-control-allow-origin', '*');
-    res.setHeader('access-control-allow-headers', 'content-type');
-    res.setHeader('access-control-allow-methods', 'POST');
-    if (req.method === 'OPTIONS') return void res.writeHead(204).end();
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/v1/traces') received.push({ spans: fromOtlpJson(Buffer.concat(chunks).toString('utf8')), at: Date.now(), origin: req.headers.origin });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/v1/traces`;
-}
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    execSync('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', { stdio: 'inherit', timeout: 230_000 });
-  }
+  ensureChromium();
   // The app as a user has it: the package installed (copied, not linked: Vite treats a linked
   // package as source and never pre-bundles it) in its node_modules.
   work = mkdtempSync(join(tmpdir(), 'cti-browser-'));
@@ -64,13 +39,14 @@ beforeAll(async () => {
   mkdirSync(installed, { recursive: true });
   cpSync(join(REPO, 'package.json'), join(installed, 'package.json'));
   cpSync(join(REPO, 'dist/runtime'), join(installed, 'dist/runtime'), { recursive: true });
-  await startReceiver();
-  context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, args: ARGS, headless: true });
+  receiver = await startReceiver();
+  receiverUrl = receiver.url;
+  context = await launchChromium(join(work, 'profile'));
 }, 240_000);
 
 afterAll(async () => {
   await context?.close();
-  await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
+  await receiver?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -100,16 +76,7 @@ async function visit(url: string, settleMs = 0): Promise<Visit> {
   return result;
 }
 
-async function spansFor(since: number, names: string[], timeoutMs = 10_000): Promise<{ spans: SpanData[]; bodies: typeof received }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const bodies = received.filter((r) => r.at >= since);
-    const spans = bodies.flatMap((r) => r.spans);
-    const have = new Set(spans.map((s) => s.attributes['code.function.name']));
-    if (names.every((n) => have.has(n)) || Date.now() > deadline) return { spans, bodies };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const spansFor = (since: number, names: string[]) => spansAt(receiver.received, since, names);
 
 function checkSpans(spans: SpanData[]): void {
   const by = (name: string) => {

@@ -1,0 +1,71 @@
+/**
+ * What the real-browser tests share: Debian's Chromium (installed with apt when missing) driven by
+ * playwright-core, and a local OTLP/HTTP receiver that answers CORS like the OpenTelemetry
+ * Collector and parses bodies with `fromOtlpJson`.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { fromOtlpJson } from '../../src/runtime/export/otlp-json.js';
+import type { SpanData } from '../../src/runtime/span-data.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+
+/** Installs Debian's chromium with apt when it is missing (browser downloads do not work here). */
+export function ensureChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    execSync('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', { stdio: 'inherit', timeout: 230_000 });
+  }
+}
+
+/** Headless Chromium with a fresh profile in `profileDir`. */
+export function launchChromium(profileDir: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, args: ARGS, headless: true });
+}
+
+export interface ReceivedBody { spans: SpanData[]; at: number; origin: string | undefined }
+
+export interface Receiver {
+  server: Server;
+  /** `http://127.0.0.1:<port>/v1/traces` */
+  url: string;
+  /** Every POST to /v1/traces, in arrival order. */
+  received: ReceivedBody[];
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const received: ReceivedBody[] = [];
+  const server = createServer((req, res) => {
+    // What the OpenTelemetry Collector's CORS setting answers: `*`, no credentials.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-allow-headers', 'content-type');
+    res.setHeader('access-control-allow-methods', 'POST');
+    if (req.method === 'OPTIONS') return void res.writeHead(204).end();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces') received.push({ spans: fromOtlpJson(Buffer.concat(chunks).toString('utf8')), at: Date.now(), origin: req.headers.origin });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+  return { server, url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** Polls the receiver until spans of every name in `names` arrived after `since` (or the timeout). */
+export async function spansFor(received: ReceivedBody[], since: number, names: string[], timeoutMs = 10_000): Promise<{ spans: SpanData[]; bodies: ReceivedBody[] }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const bodies = received.filter((r) => r.at >= since);
+    const spans = bodies.flatMap((r) => r.spans);
+    const have = new Set(spans.map((s) => s.attributes['code.function.name']));
+    if (names.every((n) => have.has(n)) || Date.now() > deadline) return { spans, bodies };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
