@@ -168,8 +168,11 @@ describe('playground/vite-app in Chromium', () => {
       }
       const byId = new Map(spans.map((s) => [s.span_id, s]));
       const parentName = (s: SpanData) => (s.parent_span_id ? name(byId.get(s.parent_span_id)!) : null);
-      const childrenOf = (p: SpanData) => spans.filter((s) => s.parent_span_id === p.span_id).sort((a, b) => a.start_time_unix_nano < b.start_time_unix_nano ? -1 : 1);
-      const all = (n: string) => spans.filter((s) => name(s) === n).sort((a, b) => a.start_time_unix_nano < b.start_time_unix_nano ? -1 : 1);
+      // By start time; the page's clock ticks coarsely (Chromium: 100 µs), so siblings may start on the
+      // same tick: then the export order (the order they ended in) decides (a stable sort).
+      const byStart = (a: SpanData, b: SpanData) => { const d = BigInt(a.start_time_unix_nano) - BigInt(b.start_time_unix_nano); return d < 0n ? -1 : d > 0n ? 1 : 0; };
+      const childrenOf = (p: SpanData) => spans.filter((s) => s.parent_span_id === p.span_id).sort(byStart);
+      const all = (n: string) => spans.filter((s) => name(s) === n).sort(byStart);
       const inTrace = (root: SpanData) => spans.filter((s) => s.trace_id === root.trace_id);
 
       // Each click is one trace rooted at its handler.
