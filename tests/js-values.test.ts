@@ -140,7 +140,7 @@ process.on('exit', () => console.log('reads at exit', reads));
     const [lazy, object, plain] = byName(spans, 'fail');
     expect(events(lazy, 'exception')[0]).toEqual(['LazyError', '', '']);
     expect(events(object, 'exception')[0]).toEqual(['object', '[object Object]', '']);
-    expect(events(plain, 'exception')[0].slice(0, 2)).toEqual(['Plain', 'plain message']);
+    expect(events(plain, 'exception')[0].slice(0, 2)).toEqual(['PlainError', 'plain message']);
     expect(String(events(plain, 'exception')[0][2])).toMatch(/^PlainError: plain message\n\s+at fail \(/);
     expect(plain.status).toEqual({ code: 'ERROR', message: 'Plain: plain message' });
   });

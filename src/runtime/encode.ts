@@ -57,7 +57,10 @@ function exceptionAttributes(error: unknown, limit: number): Attributes {
       const ctorName = typeof ctor === 'function' ? readSafely(ctor, 'name') : undefined;
       const name = readSafely(e, 'name');
       const msg = readSafely(e, 'message');
-      type = typeof ctorName === 'string' && ctorName !== '' && ctorName !== 'Object' ? ctorName : text(name, 'Error');
+      // A name the program set (`this.name = 'EmptyCartError'`) survives minification; the
+      // constructor's name tells a custom class that kept the inherited name 'Error'.
+      if (typeof name === 'string' && name !== '' && name !== 'Error') type = name;
+      else type = typeof ctorName === 'string' && ctorName !== '' && ctorName !== 'Object' ? ctorName : text(name, 'Error');
       message = text(msg, '');
       // The engine writes the stack lazily, reading name and message: not through the program's getters.
       const s = name === GETTER || msg === GETTER ? undefined : readSafely(e, 'stack');
