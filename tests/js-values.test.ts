@@ -142,7 +142,7 @@ process.on('exit', () => console.log('reads at exit', reads));
     expect(events(object, 'exception')[0]).toEqual(['object', '[object Object]', '']);
     expect(events(plain, 'exception')[0].slice(0, 2)).toEqual(['PlainError', 'plain message']);
     expect(String(events(plain, 'exception')[0][2])).toMatch(/^PlainError: plain message\n\s+at fail \(/);
-    expect(plain.status).toEqual({ code: 'ERROR', message: 'Plain: plain message' });
+    expect(plain.status).toEqual({ code: 'ERROR', message: 'PlainError: plain message' });
   });
 });
 
