@@ -46,7 +46,10 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
       transformIndexHtml() {
         const endpoint = options.browserEndpoint ?? (command === 'build' && options.endpoint ? options.endpoint : RELAY_PATH);
         const serviceName = options.serviceName ?? process.env.OTEL_SERVICE_NAME;
-        const config = JSON.stringify({ endpoint, ...(serviceName ? { serviceName } : {}) }).replace(/</g, '\\u003c');
+        // The standard batch delay, read at build time: the page has no environment.
+        const delay = process.env.OTEL_BSP_SCHEDULE_DELAY ? Number(process.env.OTEL_BSP_SCHEDULE_DELAY) : Number.NaN;
+        const scheduleDelayMs = Number.isInteger(delay) && delay >= 0 ? delay : undefined;
+        const config = JSON.stringify({ endpoint, ...(serviceName ? { serviceName } : {}), ...(scheduleDelayMs !== undefined ? { scheduleDelayMs } : {}) }).replace(/</g, '\\u003c');
         return [{ tag: 'script', children: `globalThis.__CTI_CONFIG__=${config};`, injectTo: 'head-prepend' }];
       },
       configureServer(server) {

@@ -25,6 +25,8 @@ export interface BrowserConfig {
   version?: string;
   disabled?: boolean;
   sampleRatio?: number;
+  /** Longest wait (ms) between a span's end and its export (OTEL_BSP_SCHEDULE_DELAY at build time). */
+  scheduleDelayMs?: number;
   resource?: Attributes;
 }
 
@@ -64,6 +66,7 @@ function setup(): void {
       out.export(data);
     },
     sampleRoot: ratio >= 1 ? () => true : ratio <= 0 ? () => false : () => Math.random() < ratio,
+    scheduleDelayMs: typeof config.scheduleDelayMs === 'number' ? config.scheduleDelayMs : undefined,
   });
   // Leaving or hiding the page: spans still waiting (a throw's 100 ms catch window, the 1 s
   // batch timer) leave now, through sendBeacon.

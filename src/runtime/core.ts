@@ -31,6 +31,8 @@ export interface RuntimeSettings {
   sink: ((spans: Span[]) => void) | null;
   /** Decides whether a new trace is recorded. */
   sampleRoot: () => boolean;
+  /** Longest wait (ms) between a span's end and its hand-over to the sink (default 1000). */
+  scheduleDelayMs?: number;
   /** Environment overrides of the build-time limits. */
   eventLimit?: number;
   valueLimit?: number;
@@ -452,7 +454,7 @@ function finish(s: Span): void {
   else if (!flushScheduled) {
     // Spans of a quiet program still leave within a second.
     flushScheduled = true;
-    platform.later(timedFlush, 1000);
+    platform.later(timedFlush, settings?.scheduleDelayMs ?? 1000);
   }
 }
 

@@ -25,6 +25,8 @@ export interface RuntimeEnv {
   queueSize?: number;
   /** OTEL_BSP_MAX_EXPORT_BATCH_SIZE: spans per request. */
   batchSize?: number;
+  /** OTEL_BSP_SCHEDULE_DELAY: at most this long (ms) between a span's end and its export. */
+  scheduleDelayMs?: number;
   sampler: SamplerConfig;
   /** Overrides the build-time eventsPerSpan limit when set. */
   eventLimit?: number;
@@ -92,6 +94,7 @@ export function readRuntimeEnv(env: EnvVars = process.env, warn: (message: strin
       DEFAULT_TIMEOUT_MS,
     queueSize: readInt(get, 'OTEL_BSP_MAX_QUEUE_SIZE', 1, warn),
     batchSize: readInt(get, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1, warn),
+    scheduleDelayMs: readInt(get, 'OTEL_BSP_SCHEDULE_DELAY', 0, warn),
     sampler: readSampler(get, warn),
     eventLimit: readInt(get, 'OTEL_SPAN_EVENT_COUNT_LIMIT', 0, warn),
     valueLimit: readInt(get, 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 0, warn),

@@ -27,6 +27,7 @@ if (jsonl !== null || otlp !== null) {
       if (otlp !== null) otlp.export(spans.map((s) => toSpanData(s, clock, env.resource)));
     },
     sampleRoot: sampler.kind === 'always_on' ? () => true : sampler.kind === 'always_off' ? () => false : () => Math.random() < sampler.ratio,
+    scheduleDelayMs: env.scheduleDelayMs,
     eventLimit: env.eventLimit,
     valueLimit: env.valueLimit,
   });
