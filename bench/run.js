@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { cpus, platform, release, totalmem, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gitRev as readGitRev } from './lib/git-rev.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = join(BENCH, '..');
@@ -91,15 +92,7 @@ function table(headers, rows) {
   return [fmt(cells[0]), `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...cells.slice(1).map(fmt)].join('\n');
 }
 
-const gitRev = (() => {
-  try {
-    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${rev} (+ uncommitted changes in src/)` : rev;
-  } catch {
-    return null;
-  }
-})();
+const gitRev = readGitRev(REPO);
 
 /** sha256 over the snapshot's dist/*.js files: which build was measured. */
 function distHash() {

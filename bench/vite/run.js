@@ -14,13 +14,14 @@
 // Checks that every build of c is byte-identical to the b before it, and counts the instrumented
 // modules (the plugin's transform results, the cache entries, and the modules registered in the
 // bundle). Writes bench/vite/results.json. See bench/README.md, "Vite build".
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateApp } from './generate.js';
+import { gitRev as readGitRev } from '../lib/git-rev.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BENCH = join(HERE, '..');
@@ -129,15 +130,7 @@ function registeredModules(dir) {
 
 const { cacheStats } = await import(pathToFileURL(join(SNAP, 'dist/core/cache.js')).href);
 
-const gitRev = (() => {
-  try {
-    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${rev} (+ uncommitted changes in src/)` : rev;
-  } catch {
-    return null;
-  }
-})();
+const gitRev = readGitRev(REPO);
 
 // ---------------------------------------------------------------- run
 
