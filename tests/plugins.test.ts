@@ -285,3 +285,21 @@ describe('the plugin filter', () => {
     expect(globbed.includes(join(FIXTURE, 'src/skip.ts'))).toBe(false);
   });
 });
+
+describe('diagnostics', () => {
+  it("what cannot be instrumented is bundled as it is, with a warning in the bundler's output", async () => {
+    const { rollup } = await import('rollup');
+    const { default: cti } = await import('../dist/plugins/rollup.js');
+    const dir = join(TMP, 'diagnostics');
+    mkdirSync(dir, { recursive: true });
+    // Wrapping this body in try {} would turn `x` into a duplicate declaration: the function is skipped.
+    const source = 'export function clash() { var x = 1; function x() {} return typeof x; }\nconsole.log(clash());\n';
+    writeFileSync(join(dir, 'main.js'), source);
+    const warnings: string[] = [];
+    const bundle = await rollup({ input: join(dir, 'main.js'), plugins: [cti({ root: dir, cacheDir: false })], onwarn: (w) => warnings.push(w.message) });
+    const { output } = await bundle.generate({ format: 'es' });
+    // clash itself is left as it is (its inner x is instrumented on its own).
+    expect(output[0].code).toContain('function clash() { var x = 1; function x() {');
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`cti: ${join(dir, 'main.js').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1:8: clash: not instrumented`))]);
+  });
+});

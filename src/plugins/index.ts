@@ -28,7 +28,10 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
       : undefined,
     transform: {
       filter: { id: hookFilter(options) },
-      handler: (code, id) => t.transform(code, id),
+      // A module we cannot instrument stays as it is, with a warning in the bundler's own output.
+      handler(code, id) {
+        return t.transform(code, id, (message) => this.warn(message));
+      },
     },
     vite: {
       // Client side: the runtime is bundled (Vite picks the package's `browser` export) and, in

@@ -49,7 +49,7 @@ export interface CtiPluginOptions {
   limits?: Partial<Limits>;
   /** Override cti.config.json: names whose values are redacted (case-insensitive RegExp sources). */
   redact?: string[];
-  /** Receives diagnostics of severity warning or error (default: ignored, the module is left as is). */
+  /** Receives diagnostics of severity warning or error (default: the bundler's warnings, `cti: file:line:col: message`; the module is left as is). */
   onDiagnostic?: (diagnostic: Diagnostic) => void;
 }
 
@@ -165,7 +165,7 @@ export class CtiTransformer {
   }
 
   /** Instruments one module; null when it is left as is (excluded, nothing to instrument, or it does not parse). */
-  async transform(code: string, id: string): Promise<TransformOutput | null> {
+  async transform(code: string, id: string, warn?: (message: string) => void): Promise<TransformOutput | null> {
     if (!this.includes(id)) return null;
     const { config, cache } = this.init();
     const filename = cleanId(id);
@@ -177,8 +177,10 @@ export class CtiTransformer {
       moduleType: this.moduleType(filename),
       sourceMap: true,
     }, cache, { validate: this.options.validate ?? false });
-    if (this.options.onDiagnostic) {
-      for (const d of result.diagnostics) if (d.severity !== 'info') this.options.onDiagnostic(d);
+    for (const d of result.diagnostics) {
+      if (d.severity === 'info') continue;
+      if (this.options.onDiagnostic) this.options.onDiagnostic(d);
+      else warn?.(`cti: ${d.file}:${d.line}:${d.column}: ${d.message}`);
     }
     if (!result.instrumented) return null;
     // The core names the source relative to the file (right next to it); bundlers resolve a
