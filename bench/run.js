@@ -14,10 +14,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { cpus, platform, release, totalmem, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gitRev as readGitRev } from './lib/git-rev.js';
+import { loadAverage, machineInfo, round } from './lib/machine.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = join(BENCH, '..');
@@ -64,7 +64,6 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const round = (x, digits = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Number(x.toFixed(digits)));
 
 /** Environment without any telemetry setting, so that a configuration gets exactly what it sets. */
 function cleanEnv(extra = {}) {
@@ -111,14 +110,7 @@ function distHash() {
 const results = {
   date: new Date().toISOString(),
   mode: QUICK ? 'quick' : 'full',
-  machine: {
-    cores: cpus().length,
-    cpu: cpus()[0]?.model ?? null,
-    memoryGiB: round(totalmem() / 2 ** 30, 1),
-    platform: `${platform()} ${release()}`,
-    node: process.version,
-    loadAverageAtStart: loadavg().map((x) => round(x)),
-  },
+  machine: machineInfo(),
   commit: gitRev,
   distSha256: distHash(),
   packages: Object.fromEntries(Object.keys(benchPkg.dependencies).map((d) => [d, installedVersion(d)])),
@@ -328,7 +320,7 @@ if (PROFILE) {
 // ---------------------------------------------------------------- report
 
 results.seconds = round((Date.now() - started) / 1000, 0);
-results.machine.loadAverageAtEnd = loadavg().map((x) => round(x));
+results.machine.loadAverageAtEnd = loadAverage();
 writeFileSync(join(BENCH, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const I = results.instrument.groups;

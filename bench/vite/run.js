@@ -17,11 +17,11 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateApp } from './generate.js';
 import { gitRev as readGitRev } from '../lib/git-rev.js';
+import { loadAverage, machineInfo, round } from '../lib/machine.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BENCH = join(HERE, '..');
@@ -74,7 +74,6 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const round = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Number(x.toFixed(d)));
 
 function cleanEnv() {
   const env = {};
@@ -134,14 +133,7 @@ const gitRev = readGitRev(REPO);
 
 // ---------------------------------------------------------------- run
 
-const machine = {
-  cores: cpus().length,
-  cpu: cpus()[0]?.model ?? null,
-  memoryGiB: round(totalmem() / 2 ** 30, 1),
-  platform: `${platform()} ${release()}`,
-  node: process.version,
-  loadAverageAtStart: loadavg().map((x) => round(x)),
-};
+const machine = machineInfo();
 log(`bench/vite: node ${process.version}, vite ${viteVersion}, ${machine.cores} cores, load ${machine.loadAverageAtStart.join(' ')}`);
 log(`bench/vite: app of ${app.modules} modules (${app.generatedModules} generated + main.ts), ${(app.bytes / 1e6).toFixed(2)} MB, ${app.lines} lines; ${REPS} repetition(s)`);
 
@@ -231,7 +223,7 @@ const results = {
     cold: { want: 'cold-cache instrumented build at most 1.5x the plain build', ratio: coldOverPlain, met: coldOverPlain <= 1.5 },
     warm: { want: 'warm-cache instrumented build at most 1.15x the plain build', ratio: warmOverPlain, met: warmOverPlain <= 1.15 },
   },
-  loadAverageAtEnd: loadavg().map((x) => round(x)),
+  loadAverageAtEnd: loadAverage(),
   durationSec: round((Date.now() - started) / 1e3, 0),
 };
 writeFileSync(join(HERE, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
