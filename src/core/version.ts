@@ -1,7 +1,2 @@
-import { readFileSync } from 'node:fs';
-
-/**
- * This package's version, read from package.json at run time: importing the JSON would pull
- * it under tsc's rootDir. The same relative URL works from src/ (tests) and dist/ (builds).
- */
-export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** This package's version (one reader for the core and the runtimes: see src/runtime/export/version.ts). */
+export { VERSION as PACKAGE_VERSION } from '../runtime/export/version.js';
