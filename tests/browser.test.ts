@@ -15,11 +15,11 @@ import type { BrowserContext } from 'playwright-core';
 import { build, createServer, preview } from 'vite';
 import { REPO } from './helpers/run-both.js';
 import { ensureChromium, launchChromium, spansFor as spansAt, startReceiver, type Receiver } from './browser/harness.js';
+import { checkFixtureSpans, FIXTURE_NAMES as NAMES, visitFixture } from './browser/fixture-page.js';
 import type { SpanData } from '../src/runtime/span-data.js';
 
 const FIXTURE = join(REPO, 'tests/browser/fixtures/app');
 const SOURCE = readFileSync(join(FIXTURE, 'src/main.ts'), 'utf8').split('\n');
-const lineOf = (text: string) => SOURCE.findIndex((l) => l.includes(text)) + 1;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const cti = (await import(join(REPO, 'dist/plugins/vite.js'))).default as (options?: Record<string, unknown>) => any;
@@ -50,66 +50,9 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-interface Visit { out: string | null; async: string | null; loads: number; errors: string[]; requests: string[]; clickedAt: number }
-
-/** Loads the page, clicks, waits for the async result, then leaves (pagehide) at once. */
-async function visit(url: string, settleMs = 0): Promise<Visit> {
-  const page = await context.newPage();
-  const errors: string[] = [];
-  const requests: string[] = [];
-  page.on('request', (r) => requests.push(r.url()));
-  let loads = 0;
-  page.on('load', () => loads++);
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
-  page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} ${r.url()}`); });
-  await page.goto(url);
-  await page.waitForSelector('#ready:has-text("ready")');
-  if (settleMs) await page.waitForTimeout(settleMs);
-  const clickedAt = Date.now();
-  await page.click('#btn');
-  await page.waitForSelector('#async:has-text("async")');
-  const result = { out: await page.textContent('#out'), async: await page.textContent('#async'), loads, errors, requests, clickedAt };
-  // Within the runtime's 1 s batch timer: the click's spans leave on pagehide.
-  await page.goto('about:blank');
-  await page.close();
-  return result;
-}
-
+const visit = (url: string, settleMs = 0) => visitFixture(context, url, settleMs);
 const spansFor = (since: number, names: string[]) => spansAt(receiver.received, since, names);
-
-function checkSpans(spans: SpanData[]): void {
-  const by = (name: string) => {
-    const found = spans.filter((s) => s.attributes['code.function.name'] === name);
-    expect(found, name).toHaveLength(1);
-    return found[0]!;
-  };
-  const onClick = by('onClick');
-  const inc = by('Counter.inc');
-  const describeSpan = by('describe');
-  const safe = by('safe');
-  const risky = by('risky');
-  const load = by('load');
-  for (const [span, line] of [[onClick, lineOf('function onClick')], [inc, lineOf('inc(by')], [describeSpan, lineOf('function describe')],
-    [safe, lineOf('function safe')], [risky, lineOf('function risky')], [load, lineOf('async function load')]] as const) {
-    expect(span.attributes['code.file.path']).toBe('src/main.ts');
-    expect(span.attributes['code.line.number'], String(span.attributes['code.function.name'])).toBe(line);
-    expect(span.trace_id).toBe(onClick.trace_id);
-  }
-  expect(onClick.parent_span_id).toBeNull();
-  for (const child of [inc, describeSpan, safe, load]) expect(child.parent_span_id).toBe(onClick.span_id);
-  expect(risky.parent_span_id).toBe(safe.span_id);
-  expect(risky.status.code).toBe('ERROR');
-  expect(safe.status.code).toBe('OK');
-  const exception = risky.events.find((e) => e.name === 'exception');
-  expect(exception?.attributes['exception.type']).toBe('RangeError');
-  expect(exception?.attributes['exception.message']).toBe('too big 1');
-  expect(inc.attributes['cti.return']).toBe('1');
-  expect(onClick.resource['telemetry.sdk.language']).toBe('webjs');
-  expect(onClick.resource['service.name']).toBe('cti-fixture');
-}
-
-const NAMES = ['onClick', 'Counter.inc', 'describe', 'safe', 'risky', 'load'];
+const checkSpans = (spans: SpanData[]) => checkFixtureSpans(spans, SOURCE);
 
 describe('browser runtime in Chromium', () => {
   it('vite build + preview: spans go straight to the receiver, the page behaves as without instrumentation', async () => {

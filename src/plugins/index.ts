@@ -2,30 +2,67 @@
  * One unplugin for every bundler: instruments each project module before other transforms see
  * it (authored TS/JSX, comments intact), through the core cache. Per-bundler entries
  * (./vite.ts, ./rollup.ts, …) re-export the adapters.
+ *
+ * The runtime import instrumented code carries is resolved by target: Node bundles keep it
+ * external; browser bundles get the browser runtime, configured by a virtual module (Vite: by
+ * index.html, so its dev server can pre-bundle the runtime like any dependency).
  */
 import { createUnplugin, type UnpluginInstance } from 'unplugin';
+import { RUNTIME_SPECIFIER } from '../core/instrument.js';
 import { CtiTransformer, DEFAULT_INCLUDE, hookFilter, type CtiPluginOptions } from './transform.js';
 import { receiverEndpoint, relayMiddleware, RELAY_PATH } from './relay.js';
+import { BROWSER_RUNTIME_FILE, browserConfig, configStatement, runtimeModule, CONFIG_SPECIFIER, VIRTUAL_CONFIG, VIRTUAL_RUNTIME } from './browser-config.js';
 
 export type { CtiPluginOptions, FilterPattern } from './transform.js';
 export { DEFAULT_INCLUDE, DEFAULT_EXCLUDE } from './transform.js';
 export { RELAY_PATH, receiverEndpoint } from './relay.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const NODE_TARGET = /^(async-)?node|^electron-(main|preload)/;
 
 export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = createUnplugin<CtiPluginOptions | undefined, false>((options = {}) => {
   const t = new CtiTransformer(options);
-  const external = options.externalRuntime ?? true;
-  const runtimeId = new RegExp(`^${escape(t.runtime)}$`);
+  // Until the host says otherwise (Rollup never does).
+  let target: 'node' | 'browser' = options.target ?? 'node';
+  const detected = (found: 'node' | 'browser') => {
+    if (options.target === undefined) target = found;
+  };
+  // A custom runtime module is the user's to configure: only ours is swapped for the virtual one.
+  const virtualRuntime = t.runtime === RUNTIME_SPECIFIER;
+  const resolveIds = new RegExp(`^(${escape(t.runtime)}|${escape(CONFIG_SPECIFIER)})$`);
   let command: 'build' | 'serve' = 'build';
+  // webpack and Rspack: plugins apply before the target's defaults, so an unset target is theirs: `web`.
+  const webpackLike = (compiler: { options: { target?: unknown; output: { module?: boolean } }; webpack: { ExternalsPlugin: new (type: 'commonjs' | 'node-commonjs', externals: string[]) => { apply(c: never): void } } }) => {
+    if (options.target === undefined) {
+      const targets = [compiler.options.target ?? 'web'].flat().map(String);
+      detected(targets.some((x) => NODE_TARGET.test(x)) ? 'node' : 'browser');
+    }
+    if (target !== 'node') return;
+    const type = compiler.options.output.module ? 'node-commonjs' : 'commonjs';
+    new compiler.webpack.ExternalsPlugin(type, [t.runtime]).apply(compiler as never);
+  };
   return {
     name: 'code-telemetry-injector',
     enforce: 'pre',
-    // Node targets: the runtime is loaded by Node from the installed package at run time (it
-    // finds its own files through import.meta.url), and one process shares one runtime.
-    resolveId: external
-      ? { filter: { id: runtimeId }, handler: (id) => (id === t.runtime ? { id, external: true } : null) }
-      : undefined,
+    resolveId: {
+      filter: { id: resolveIds },
+      handler(id, importer) {
+        if (id === CONFIG_SPECIFIER) return VIRTUAL_CONFIG;
+        if (id !== t.runtime) return null;
+        // Node: loaded by Node from the installed package at run time (it finds its own files
+        // through import.meta.url), and one process shares one runtime.
+        if (target === 'node') return { id, external: true };
+        return virtualRuntime ? VIRTUAL_RUNTIME : null;
+      },
+    },
+    load: {
+      filter: { id: /^\0cti-(runtime|config)\.js$/ },
+      handler(id) {
+        if (id === VIRTUAL_RUNTIME) return runtimeModule(BROWSER_RUNTIME_FILE);
+        if (id === VIRTUAL_CONFIG) return configStatement(browserConfig(options, options.browserEndpoint ?? receiverEndpoint(options.endpoint)));
+        return null;
+      },
+    },
     transform: {
       filter: { id: hookFilter(options) },
       // A module we cannot instrument stays as it is, with a warning in the bundler's own output.
@@ -45,15 +82,9 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
       configResolved(config) {
         t.setHostRoot(config.root);
       },
-      // The browser runtime's settings, before any module script runs.
       transformIndexHtml() {
         const endpoint = options.browserEndpoint ?? (command === 'build' && options.endpoint ? options.endpoint : RELAY_PATH);
-        const serviceName = options.serviceName ?? process.env.OTEL_SERVICE_NAME;
-        // The standard batch delay, read at build time: the page has no environment.
-        const delay = process.env.OTEL_BSP_SCHEDULE_DELAY ? Number(process.env.OTEL_BSP_SCHEDULE_DELAY) : Number.NaN;
-        const scheduleDelayMs = Number.isInteger(delay) && delay >= 0 ? delay : undefined;
-        const config = JSON.stringify({ endpoint, ...(serviceName ? { serviceName } : {}), ...(scheduleDelayMs !== undefined ? { scheduleDelayMs } : {}) }).replace(/</g, '\\u003c');
-        return [{ tag: 'script', children: `globalThis.__CTI_CONFIG__=${config};`, injectTo: 'head-prepend' }];
+        return [{ tag: 'script', children: configStatement(browserConfig(options, endpoint)), injectTo: 'head-prepend' }];
       },
       configureServer(server) {
         server.middlewares.use(RELAY_PATH, relayMiddleware(() => receiverEndpoint(options.endpoint)));
@@ -61,23 +92,28 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
       configurePreviewServer(server) {
         server.middlewares.use(RELAY_PATH, relayMiddleware(() => receiverEndpoint(options.endpoint)));
       },
-      // Vite: the runtime stays external in SSR builds only (client builds need the browser runtime).
-      resolveId: external
-        ? { filter: { id: runtimeId }, handler: (id, _importer, opts) => (id === t.runtime && opts?.ssr ? { id, external: true } : null) }
-        : undefined,
+      // The runtime is external in SSR only; client code resolves the package's browser export.
+      resolveId: {
+        filter: { id: resolveIds },
+        handler(id, _importer, opts) {
+          const ssr = options.target ? options.target === 'node' : opts?.ssr === true;
+          return id === t.runtime && ssr ? { id, external: true } : null;
+        },
+      },
     },
-    webpack(compiler) {
-      if (!external) return;
-      const type = compiler.options.output.module ? 'node-commonjs' : 'commonjs';
-      new compiler.webpack.ExternalsPlugin(type, [t.runtime]).apply(compiler);
+    rolldown: {
+      buildStart(input) {
+        detected(input.platform === 'node' ? 'node' : 'browser');
+      },
     },
-    rspack(compiler) {
-      if (!external) return;
-      const type = compiler.options.output.module ? 'node-commonjs' : 'commonjs';
-      new compiler.webpack.ExternalsPlugin(type, [t.runtime]).apply(compiler);
-    },
+    webpack: webpackLike,
+    rspack: webpackLike,
     esbuild: {
-      onResolveFilter: runtimeId,
+      config(initial) {
+        // esbuild's own default platform is the browser.
+        detected(initial.platform === 'node' ? 'node' : 'browser');
+      },
+      onResolveFilter: resolveIds,
       onLoadFilter: options.include === undefined ? DEFAULT_INCLUDE : undefined,
     },
   };

@@ -26,18 +26,21 @@ export interface CtiPluginOptions {
   /** Module specifier instrumented code imports the runtime from. Default: `code-telemetry-injector/runtime`. */
   runtime?: string;
   /**
-   * Leave the runtime import to Node at run time instead of bundling it (default true: only
-   * Node targets are supported for now). Vite does this for SSR builds only.
+   * Where the bundle runs. `node`: the runtime import stays external (Node loads the installed
+   * package). `browser`: the browser runtime is bundled, configured with the options below.
+   * Default: detected (Vite: SSR or not; esbuild/Rolldown: `platform`; webpack/Rspack: `target`);
+   * Rollup, which has no notion of a platform: `node`.
    */
-  externalRuntime?: boolean;
+  target?: 'node' | 'browser';
   /**
-   * Browser builds: the OTLP/HTTP traces receiver. Vite's dev and preview servers relay
-   * `/__cti/v1/traces` to it (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
-   * OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, else `http://127.0.0.1:4318/v1/traces`); a Vite
-   * client build given an explicit `endpoint` posts to it directly (the receiver must allow CORS).
+   * Browser builds: the OTLP/HTTP traces receiver (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+   * else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`, else `http://127.0.0.1:4318/v1/traces`).
+   * Vite's dev and preview servers relay `/__cti/v1/traces` to it; pages built by the other
+   * bundlers, and Vite client builds given an explicit `endpoint`, post to it directly (the
+   * receiver must allow CORS).
    */
   endpoint?: string;
-  /** Browser builds: the URL the page posts spans to, overriding the above (default: the relay path `/__cti/v1/traces` in dev, else `endpoint` when given). */
+  /** Browser builds: the URL the page posts spans to, overriding the above (Vite default: the relay path `/__cti/v1/traces`, or `endpoint` when given for a build). */
   browserEndpoint?: string;
   /** Browser builds: `service.name` of the page's spans. Default: OTEL_SERVICE_NAME at build time, else `unknown_service:browser`. */
   serviceName?: string;
