@@ -2,6 +2,7 @@ import type { RegisterCommand } from '../context.js';
 import { registerCache } from './cache.js';
 import { registerDemo } from './demo.js';
 import { registerInstrument } from './instrument.js';
+import { registerPy } from './py.js';
 
 /**
  * Every `cti` subcommand, in help order. To add one (`run`, `demo`, `serve`, ...): create
@@ -12,4 +13,5 @@ export const COMMANDS: RegisterCommand[] = [
   registerInstrument,
   registerCache,
   registerDemo,
+  registerPy,
 ];

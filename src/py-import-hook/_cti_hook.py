@@ -1,0 +1,301 @@
+"""cti import hook (stdlib only): runs the instrumented copies that `cti py hook` put in the cache.
+
+A meta path finder claims the project's own modules (never the standard library, site-packages or
+a virtualenv) and gives them a SourceFileLoader subclass whose get_code returns the instrumented
+code; the entry script (`python app.py` does not go through the import system) is taken over
+at the `cpython.run_file` audit event. Tracebacks show the original files and lines: code is
+compiled with the original path after every node was moved back to its original position.
+"""
+import _imp
+import ast
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import marshal
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SKIP_SEGMENTS = {"site-packages", "dist-packages", ".venv", "venv", ".tox", ".nox", "__pypackages__",
+                  "node_modules", "__pycache__", ".git"}
+_MAGIC = importlib.util.MAGIC_NUMBER
+_PYC_TAG = "%s-O%d" % (sys.implementation.cache_tag, sys.flags.optimize)
+
+
+def _debug(message):
+    if os.environ.get("CTI_DEBUG"):
+        try:
+            os.write(2, ("cti: %s\n" % message).encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+
+class _Hook:
+    def __init__(self, boot):
+        self.boot = boot
+        self.root = os.path.realpath(boot["root"])
+        self.cache = boot["cache"]
+        self.salt = boot["salt"].encode()
+        self.on_miss = (os.environ.get("CTI_ON_MISS") or boot.get("onMiss") or "fallback").lower()
+        self.synced = False
+        self.writing = False
+        self.venvs = {}
+        self.misses = 0
+        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, _HERE, os.path.dirname(self.cache)}
+        self.excluded = tuple(os.path.realpath(p) + os.sep for p in prefixes if p)
+        self.rt = None
+
+    # ---- which files ---------------------------------------------------------------------
+
+    def relpath(self, path):
+        """code.file.path of a project file, or None when cti must leave the file alone."""
+        real = os.path.realpath(path)
+        if not real.startswith(self.root + os.sep) or real.startswith(self.excluded):
+            return None
+        rel = real[len(self.root) + 1:]
+        parts = rel.split(os.sep)
+        if _SKIP_SEGMENTS.intersection(parts[:-1]):
+            return None
+        d = self.root
+        for part in parts[:-1]:
+            d = os.path.join(d, part)
+            venv = self.venvs.get(d)
+            if venv is None:
+                venv = self.venvs[d] = os.path.exists(os.path.join(d, "pyvenv.cfg"))
+            if venv:
+                return None
+        return "/".join(parts)
+
+    # ---- the cache -------------------------------------------------------------------------
+
+    def key(self, rel, data):
+        return hashlib.sha256(self.salt + b"\0" + rel.encode() + b"\0" + data).hexdigest()
+
+    def code_for(self, path, data):
+        """The instrumented code object of a project file, or None (then the caller compiles the original)."""
+        rel = self.relpath(path)
+        if rel is None:
+            return None
+        key = self.key(rel, data)
+        pyc = os.path.join(self.cache, "pyc", _PYC_TAG, key[:2], key + ".pyc")
+        code = self.read_pyc(pyc, key, path)
+        if code is not None:
+            return code
+        entry = self.read_entry(key)
+        if entry is None and self.on_miss == "sync" and not self.synced:
+            self.sync()
+            entry = self.read_entry(key)
+        if entry is None:
+            return self.miss(path, rel, "changed since `cti py hook` ran")
+        if not entry.get("instrumented"):
+            return None
+        try:
+            code = compile(_remap(ast.parse(entry["code"], path), entry["lines"]), path, "exec", dont_inherit=True)
+        except Exception as e:  # a bug of ours must not stop the program: run the original
+            return self.miss(path, rel, "instrumented copy does not compile (%r)" % (e,))
+        self.write_pyc(pyc, key, code)
+        return code
+
+    def read_entry(self, key):
+        try:
+            with open(os.path.join(self.cache, "src", key[:2], key + ".json"), "rb") as f:
+                entry = json.loads(f.read().decode("utf-8"))
+            return entry if entry.get("key") == key else None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    @staticmethod
+    def read_pyc(pyc, key, path):
+        try:
+            with open(pyc, "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        head = _MAGIC + bytes.fromhex(key)
+        if data[: len(head)] != head:
+            return None
+        try:
+            code = marshal.loads(data[len(head):])
+        except Exception:
+            return None
+        if type(code) is not type(_remap.__code__):
+            return None
+        _imp._fix_co_filename(code, path)
+        return code
+
+    def write_pyc(self, pyc, key, code):
+        if self.writing:
+            return
+        self.writing = True
+        tmp = "%s.%d.tmp" % (pyc, os.getpid())
+        try:
+            os.makedirs(os.path.dirname(pyc), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(_MAGIC + bytes.fromhex(key) + marshal.dumps(code))
+            os.replace(tmp, pyc)
+        except OSError:  # read-only or full: the next run compiles again
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        finally:
+            self.writing = False
+
+    def miss(self, path, rel, why):
+        if self.on_miss == "error":
+            raise ImportError("cti: %s %s; run `cti py hook` again (or set CTI_ON_MISS=fallback)" % (rel, why), path=path)
+        self.misses += 1
+        _debug("%s %s: running it uninstrumented" % (rel, why))
+        try:
+            with open(os.path.join(self.cache, "misses.txt"), "a", encoding="utf-8") as f:
+                f.write(rel + "\n")
+        except OSError:
+            pass
+        return None
+
+    def sync(self):
+        """CTI_ON_MISS=sync: one `cti py hook --cache-only` run instruments every stale file."""
+        self.synced = True
+        import subprocess
+        env = dict(os.environ, CTI_DISABLE="1")
+        env.pop("PYTHONPATH", None)
+        cmd = [self.boot.get("node") or "node", self.boot["cli"], "py", "hook", "--out", os.path.dirname(self.cache),
+               "--root", self.root, "--cache-only"]
+        try:
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300, check=False)
+        except Exception as e:
+            _debug("sync failed: %r" % (e,))
+
+    # ---- the entry script ------------------------------------------------------------------
+
+    def audit(self, event, args):
+        if event != "cpython.run_file" or self.took:
+            return
+        self.took = True
+        path = args[0]
+        if not isinstance(path, str) or not path.endswith(".py"):
+            return
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+            code = self.code_for(path, data)
+        except ImportError:
+            raise
+        except Exception:
+            return
+        if code is None:
+            return
+        main = sys.modules["__main__"]
+        d = main.__dict__
+        d["__file__"] = path
+        d["__cached__"] = None
+        d["__loader__"] = importlib.machinery.SourceFileLoader("__main__", path)
+        try:
+            exec(code, d)
+        except SystemExit:
+            raise
+        except BaseException as e:
+            tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
+            sys.excepthook(type(e), e.with_traceback(tb), tb)  # as if run by Python itself: no frame of ours
+            d.pop("__file__", None)
+            raise SystemExit(130 if isinstance(e, KeyboardInterrupt) else 1)
+        d.pop("__file__", None)
+        raise SystemExit(0)
+
+
+def _remap(tree, lines):
+    """Moves every node of the instrumented text to its line and column in the original file."""
+    table = lines["lines"]
+    inserted = {int(k): v for k, v in lines["inserted"].items()}
+
+    def col(line, c):
+        shift = 0
+        for start, end in inserted.get(line, ()):
+            if c < start:
+                break
+            if c < end:
+                return start - shift
+            shift += end - start
+        return c - shift
+
+    n = len(table)
+    for node in ast.walk(tree):
+        if not hasattr(node, "lineno"):
+            continue
+        line, c = node.lineno, node.col_offset
+        node.lineno = table[line - 1] if 0 < line <= n else line
+        node.col_offset = col(line, c)
+        end = getattr(node, "end_lineno", None)
+        if end is not None:
+            ec = node.end_col_offset
+            node.end_lineno = table[end - 1] if 0 < end <= n else end
+            node.end_col_offset = col(end, ec)
+            if (node.end_lineno, node.end_col_offset) < (node.lineno, node.col_offset):
+                node.end_lineno, node.end_col_offset = node.lineno, node.col_offset
+    return tree
+
+
+class CtiLoader(importlib.machinery.SourceFileLoader):
+    """get_code serves exec_module and runpy (`python -m`) alike; nothing goes to __pycache__."""
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        data = self.get_data(path)
+        code = _hook.code_for(path, data)
+        if code is None:
+            code = self.source_to_code(data, path)
+        return code
+
+
+class CtiFinder:
+    def find_spec(self, name, path=None, target=None):
+        hook = _hook
+        if hook.writing or name.partition(".")[0] in _SKIP_NAMES:
+            return None
+        entries = [p for p in (sys.path if path is None else path) if isinstance(p, str) and hook.relpath_dir(p)]
+        if not entries:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, entries, target)
+        if spec is None or spec.origin is None or type(spec.loader) is not importlib.machinery.SourceFileLoader:
+            return None
+        if hook.relpath(spec.origin) is None:
+            return None
+        spec.loader = CtiLoader(spec.loader.name, spec.loader.path)
+        return spec
+
+    def invalidate_caches(self):
+        _hook.dirs.clear()
+
+
+def _relpath_dir(self, entry):
+    ok = self.dirs.get(entry)
+    if ok is None:
+        real = os.path.realpath(entry or os.getcwd())
+        ok = self.dirs[entry] = (real == self.root or real.startswith(self.root + os.sep)) and not (real + os.sep).startswith(self.excluded)
+    return ok
+
+
+_Hook.relpath_dir = _relpath_dir
+_SKIP_NAMES = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names) | {"_cti_rt", "_cti_hook", "sitecustomize"}
+_hook = None
+
+
+def install(boot_dir):
+    """Called by sitecustomize: reads cti_boot.json, installs the finder and the entry-script takeover."""
+    global _hook
+    if _hook is not None or os.environ.get("CTI_DISABLE") == "1":
+        return
+    with open(os.path.join(boot_dir, "cti_boot.json"), encoding="utf-8") as f:
+        boot = json.load(f)
+    hook = _Hook(boot)
+    hook.dirs = {}
+    hook.took = False
+    _hook = hook
+    import _cti_rt
+    _cti_rt.configure(boot)
+    hook.rt = _cti_rt
+    sys.meta_path.insert(0, CtiFinder())
+    main = sys.argv[0] if sys.argv else ""
+    if main.endswith(".py") and hook.relpath(os.path.abspath(main)) is not None:
+        sys.addaudithook(hook.audit)

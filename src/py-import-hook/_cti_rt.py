@@ -1,0 +1,514 @@
+"""cti runtime for Python: the probes instrumented code calls (stdlib only).
+
+The contract is docs/telemetry.md. Instrumented modules bind `_cti = __import__("_cti_rt").module(path)`
+and call its methods; every method returns quickly, never raises into the program and never
+swallows the program's exceptions.
+"""
+import atexit
+import collections
+import contextvars
+import json
+import os
+import random
+import re
+import sys
+import threading
+import time
+
+_VERSION = "0.1.0"
+_now = time.time_ns
+_current = contextvars.ContextVar("cti_span", default=None)
+
+# A private generator: a program's random.seed() must not make ids repeat.
+_rng = random.Random(os.urandom(32))
+_bits = _rng.getrandbits
+
+_DEFAULT_REDACT = [
+    "passw(or)?d", "passwd", "pwd", "secret", "token", "api[-_]?key", "authori[sz]ation", "cookie", "session",
+    "credit[-_]?card", "card[-_]?number", "cvv", "ssn", "private[-_]?key", "credential",
+]
+
+
+def _env(name):
+    v = os.environ.get(name, "").strip()
+    return v or None
+
+
+def _int_env(name, default):
+    try:
+        v = int(_env(name) or default)
+        return v if v > 0 else default
+    except ValueError:
+        return default
+
+
+class _Settings:
+    """What the environment (and the boot config of `cti py hook`) asks for; read once."""
+
+    def __init__(self, boot):
+        limits = boot.get("limits") or {}
+        self.events = _int_env("OTEL_SPAN_EVENT_COUNT_LIMIT", limits.get("eventsPerSpan", 128))
+        self.length = _int_env("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", limits.get("valueLength", 120))
+        self.redact = re.compile("|".join("(?:%s)" % p for p in (boot.get("redact") or _DEFAULT_REDACT)), re.I)
+        self.file = _env("CTI_TRACES_FILE")
+        endpoint = _env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        base = _env("OTEL_EXPORTER_OTLP_ENDPOINT") or _env("RECEIVER_URL")
+        if endpoint is None and base is not None:
+            endpoint = base.rstrip("/") + "/v1/traces"
+        self.endpoint = endpoint
+        self.headers = {}
+        for part in (_env("OTEL_EXPORTER_OTLP_HEADERS") or "").split(","):
+            k, sep, v = part.partition("=")
+            if sep and k.strip():
+                self.headers[k.strip()] = v.strip()
+        self.timeout = _int_env("OTEL_EXPORTER_OTLP_TIMEOUT", 10000) / 1000.0
+        self.delay = _int_env("OTEL_BSP_SCHEDULE_DELAY", 1000) / 1000.0
+        self.queue = _int_env("OTEL_BSP_MAX_QUEUE_SIZE", 2048)
+        self.batch = _int_env("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
+        disabled = (_env("OTEL_SDK_DISABLED") or "").lower() == "true" or _env("CTI_DISABLE") == "1"
+        self.on = not disabled and (self.file is not None or self.endpoint is not None)
+        sampler = (_env("OTEL_TRACES_SAMPLER") or "parentbased_always_on").lower()
+        ratio = 1.0
+        if sampler.endswith("traceidratio"):
+            try:
+                ratio = min(1.0, max(0.0, float(_env("OTEL_TRACES_SAMPLER_ARG") or 1)))
+            except ValueError:
+                ratio = 1.0
+        elif sampler.endswith("always_off"):
+            ratio = 0.0
+        self.bound = int(ratio * (1 << 64))
+        attrs = {}
+        for part in (_env("OTEL_RESOURCE_ATTRIBUTES") or "").split(","):
+            k, sep, v = part.partition("=")
+            if sep and k.strip():
+                attrs[k.strip()] = v.strip()
+        service = _env("OTEL_SERVICE_NAME") or attrs.get("service.name") or "unknown_service:python"
+        self.resource = {"service.name": service, "telemetry.sdk.name": "code-telemetry-injector",
+                         "telemetry.sdk.language": "python", "telemetry.sdk.version": _VERSION,
+                         "process.pid": os.getpid()}
+        self.resource.update(attrs)
+        self.resource["service.name"] = service
+
+
+_cfg = _Settings({})
+_on = _cfg.on
+
+
+def configure(boot):
+    """Called by the import hook with its cti_boot.json before any instrumented module runs."""
+    global _cfg, _on, _redacted
+    _cfg = _Settings(boot)
+    _on = _cfg.on
+    _redacted = {}
+
+
+# ---- value previews ----------------------------------------------------------------------
+
+_redacted = {}
+_SCALARS = (int, float, bool, type(None), complex)
+
+
+def _quote(s):
+    if '"' in s or "\\" in s or not s.isprintable():
+        return json.dumps(s, ensure_ascii=False)
+    return '"' + s + '"'
+
+
+def _cut(text, limit):
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "\u2026"
+
+
+def _preview(v, limit, depth=0):
+    """One bounded line; never runs the program's code (no __repr__, no properties)."""
+    t = type(v)
+    if t is str:
+        return _quote(v[:limit])
+    if t in _SCALARS:
+        if t is int and (v > 10 ** 40 or v < -(10 ** 40)):
+            return "%d digits" % len(str(abs(v)))
+        return repr(v)
+    if t is bytes or t is bytearray:
+        return repr(v[:limit])
+    if t is list or t is tuple or t is set or t is frozenset:
+        if depth > 0:
+            return "[…]" if t is list else "(…)" if t is tuple else "{…}"
+        items = []
+        for i, item in enumerate(v):
+            if i == 10:
+                items.append("…")
+                break
+            items.append(_preview(item, limit, 1))
+        body = ", ".join(items)
+        if t is list:
+            return "[" + body + "]"
+        if t is tuple:
+            return "(" + body + ("," if len(items) == 1 else "") + ")"
+        return ("{" + body + "}") if items else t.__name__ + "()"
+    if t is dict:
+        if depth > 0:
+            return "{…}"
+        items = []
+        for i, (k, item) in enumerate(v.items()):
+            if i == 10:
+                items.append("…")
+                break
+            items.append(_preview(k, limit, 1) + ": " + _preview(item, limit, 1))
+        return "{" + ", ".join(items) + "}"
+    name = getattr(t, "__qualname__", "object")
+    if isinstance(v, BaseException):
+        args = v.args
+        msg = args[0] if len(args) == 1 and type(args[0]) is str else ", ".join(_preview(a, limit, 1) for a in args[:3])
+        return name + ": " + msg if msg else name
+    if depth > 0 or t.__getattribute__ is not object.__getattribute__:
+        return name
+    try:
+        d = object.__getattribute__(v, "__dict__")
+    except Exception:
+        return name
+    if type(d) is not dict:
+        return name
+    fields = []
+    for i, (k, item) in enumerate(d.items()):
+        if i == 10:
+            fields.append("…")
+            break
+        fields.append("%s=%s" % (k, _preview(item, limit, 1)))
+    return name + "(" + ", ".join(fields) + ")"
+
+
+def _value(name, v):
+    secret = _redacted.get(name)
+    if secret is None:
+        secret = _redacted[name] = _cfg.redact.search(name) is not None
+    if secret:
+        return "[REDACTED]"
+    try:
+        return _cut(_preview(v, _cfg.length), _cfg.length)
+    except Exception:
+        return "[unpreviewable]"
+
+
+# ---- spans -------------------------------------------------------------------------------
+
+_fork_gen = 0
+
+
+class _Span:
+    __slots__ = ("meta", "path", "trace", "sid", "parent", "prev", "rec", "start", "end", "attrs",
+                 "events", "dropped", "error", "loops", "gen")
+
+
+def _event(s, name, attrs):
+    ev = s.events
+    if ev is None:
+        ev = s.events = []
+    if len(ev) < _cfg.events:
+        ev.append((name, _now(), attrs))
+        return True
+    s.dropped += 1
+    return False
+
+
+class module:
+    """The probes of one instrumented file (`path` is its code.file.path)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path):
+        self.path = path
+
+    def enter(self, meta, *args):
+        if not _on:
+            return None
+        try:
+            cur = _current.get()
+            s = _Span()
+            if cur is None:
+                s.trace = _bits(128) or 1
+                s.parent = None
+                s.rec = (s.trace & 0xFFFFFFFFFFFFFFFF) < _cfg.bound
+            else:
+                s.trace = cur.trace
+                s.parent = cur.sid
+                s.rec = cur.rec
+            s.sid = _bits(64) or 1
+            s.prev = cur
+            s.meta = meta
+            s.path = self.path
+            s.gen = _fork_gen
+            s.events = s.loops = s.error = None
+            s.dropped = 0
+            attrs = s.attrs = {}
+            if s.rec and args:
+                for name, v in zip(meta[2], args):
+                    attrs["cti.arg." + name] = _value(name, v)
+            s.start = _now()
+            _current.set(s)
+            return s
+        except Exception:
+            return None
+
+    def exit(self, s):
+        if s is None:
+            return
+        try:
+            s.end = _now()
+            if _current.get() is s:
+                _current.set(s.prev)
+            s.prev = None
+            if s.rec and s.gen == _fork_gen:
+                _exporter.add(s)
+        except Exception:
+            pass
+
+    def fail(self, s, e):
+        if s is None or not s.rec or isinstance(e, (GeneratorExit, StopIteration, StopAsyncIteration)):
+            return
+        try:
+            kind = type(e).__qualname__
+            try:
+                message = str(e)
+            except Exception:
+                message = "[unprintable]"
+            s.error = kind + ": " + message if message else kind
+            ev = s.events
+            if ev is None:
+                ev = s.events = []
+            if len(ev) >= _cfg.events:
+                ev.pop()
+                s.dropped += 1
+            ev.append(("exception", _now(), {"exception.type": kind, "exception.message": message,
+                                              "exception.stacktrace": _stack(e)}))
+        except Exception:
+            pass
+
+    def ret(self, s, v):
+        if s is not None and s.rec:
+            s.attrs["cti.return"] = _value("", v)
+        return v
+
+    def v(self, s, name, value, line):
+        if s is not None and s.rec:
+            _event(s, "cti.var", {"cti.var.name": name, "cti.var.value": _value(name, value), "code.line.number": line})
+
+    def pv(self, s, name, value, line):
+        if s is not None and s.rec:
+            _event(s, "cti.var", {"cti.var.name": name, "cti.var.value": _value(name, value), "code.line.number": line})
+        return value
+
+    def b(self, s, kind, line):
+        if s is not None and s.rec:
+            _event(s, "cti.branch", {"cti.branch.kind": kind, "code.line.number": line})
+
+    def l(self, s, loop, kind, line):
+        if s is None or not s.rec:
+            return
+        loops = s.loops
+        if loops is None:
+            loops = s.loops = {}
+        seen = loops.get(loop)
+        if seen is not None:
+            seen[1] += 1
+            return
+        attrs = {"cti.loop.kind": kind, "code.line.number": line, "cti.loop.iterations": 1}
+        loops[loop] = [attrs, 1]
+        _event(s, "cti.loop", attrs)
+
+    def y(self, s, value):
+        """Before a generator yields: the consumer's context is current again."""
+        if s is not None and _current.get() is s:
+            _current.set(s.prev)
+        return value
+
+    def r(self, s, value):
+        """After a generator resumed: it is current, and goes back to whoever resumed it."""
+        if s is not None:
+            s.prev = _current.get()
+            _current.set(s)
+        return value
+
+
+def _stack(e):
+    import traceback
+    try:
+        return "".join(traceback.format_exception(type(e), e, e.__traceback__, 32))[-4096:]
+    except Exception:
+        return ""
+
+
+# ---- export ------------------------------------------------------------------------------
+
+def _span_dict(s):
+    meta = s.meta
+    attrs = {"code.function.name": meta[0], "code.file.path": s.path, "code.line.number": meta[1], "cti.lang": "python"}
+    attrs.update(s.attrs)
+    if s.loops:
+        for a, n in s.loops.values():
+            a["cti.loop.iterations"] = n
+    events = [{"name": n, "time_unix_nano": str(t), "attributes": a} for n, t, a in (s.events or ())]
+    return {
+        "trace_id": "%032x" % s.trace, "span_id": "%016x" % s.sid,
+        "parent_span_id": None if s.parent is None else "%016x" % s.parent,
+        "name": meta[0], "start_time_unix_nano": str(s.start), "end_time_unix_nano": str(s.end),
+        "attributes": attrs, "events": events, "dropped_events_count": s.dropped,
+        "status": {"code": "ERROR", "message": s.error} if s.error is not None else {"code": "OK"},
+        "resource": _cfg.resource,
+    }
+
+
+def _otlp_value(v):
+    if type(v) is bool:
+        return {"boolValue": v}
+    if type(v) is int:
+        return {"intValue": str(v)}
+    if type(v) is float:
+        return {"doubleValue": v}
+    return {"stringValue": str(v)}
+
+
+def _otlp_attrs(attrs):
+    return [{"key": k, "value": _otlp_value(v)} for k, v in attrs.items()]
+
+
+def _otlp_body(spans):
+    out = []
+    for d in spans:
+        span = {"traceId": d["trace_id"], "spanId": d["span_id"], "name": d["name"], "kind": 1,
+                "startTimeUnixNano": d["start_time_unix_nano"], "endTimeUnixNano": d["end_time_unix_nano"],
+                "attributes": _otlp_attrs(d["attributes"]),
+                "events": [{"timeUnixNano": e["time_unix_nano"], "name": e["name"], "attributes": _otlp_attrs(e["attributes"])}
+                           for e in d["events"]],
+                "droppedEventsCount": d["dropped_events_count"],
+                "status": {"code": 2, "message": d["status"]["message"]} if d["status"]["code"] == "ERROR" else {"code": 1}}
+        if d["parent_span_id"] is not None:
+            span["parentSpanId"] = d["parent_span_id"]
+        out.append(span)
+    return json.dumps({"resourceSpans": [{"resource": {"attributes": _otlp_attrs(_cfg.resource)},
+                                          "scopeSpans": [{"scope": {"name": "code-telemetry-injector", "version": _VERSION},
+                                                          "spans": out}]}]}).encode()
+
+
+class _Exporter:
+    """Finished spans wait in a queue; a daemon thread writes them every OTEL_BSP_SCHEDULE_DELAY,
+    sooner when a batch is full, and the last ones at exit (atexit, and multiprocessing's
+    finalizers in forked children, which skip atexit)."""
+
+    def __init__(self):
+        self._reset()
+        self.dropped = 0
+        self.reason = None
+        self.exited = False
+
+    def _reset(self):
+        self.queue = collections.deque()
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.thread = None
+
+    def add(self, s):
+        q = self.queue
+        q.append(s)
+        n = len(q)
+        if self.thread is None and not self.exited:
+            self._start()
+        if n >= _cfg.batch:
+            if _cfg.file is not None and n >= 8 * _cfg.batch:
+                self.flush()  # the writer fell behind: write in the caller rather than grow without bound
+            elif _cfg.file is None and n > _cfg.queue:
+                try:
+                    q.popleft()
+                    self.dropped += 1
+                except IndexError:
+                    pass
+            else:
+                self.wake.set()
+        if self.exited:
+            self.flush()
+
+    def _start(self):
+        t = threading.Thread(target=self._loop, name="cti-export", daemon=True)
+        self.thread = t
+        try:
+            t.start()
+        except Exception:
+            pass
+
+    def _loop(self):
+        while not self.exited:
+            self.wake.wait(_cfg.delay)
+            self.wake.clear()
+            self.flush()
+
+    def flush(self, timeout=None):
+        with self.lock:
+            q = self.queue
+            while q:
+                batch = []
+                try:
+                    while len(batch) < _cfg.batch:
+                        batch.append(q.popleft())
+                except IndexError:
+                    pass
+                try:
+                    self._write([_span_dict(s) for s in batch], timeout)
+                except Exception as e:
+                    self.dropped += len(batch)
+                    self.reason = self.reason or repr(e)
+
+    def _write(self, spans, timeout):
+        if _cfg.file is not None:
+            data = "".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n" for d in spans).encode()
+            fd = os.open(_cfg.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        if _cfg.endpoint is not None:
+            import urllib.request
+            headers = {"Content-Type": "application/json"}
+            headers.update(_cfg.headers)
+            req = urllib.request.Request(_cfg.endpoint, data=_otlp_body(spans), headers=headers, method="POST")
+            try:
+                urllib.request.urlopen(req, timeout=timeout or _cfg.timeout).close()
+            except Exception as e:
+                self.dropped += len(spans)
+                self.reason = self.reason or getattr(e, "reason", None) or e
+
+    def final(self):
+        if self.exited:
+            return
+        self.exited = True
+        self.wake.set()
+        try:
+            self.flush(timeout=min(_cfg.timeout, 3.0))
+        except Exception:
+            pass
+        if self.dropped:
+            where = _cfg.endpoint or _cfg.file
+            try:
+                sys.stderr.write("cti: dropped %d spans: receiver %s unreachable (%s)\n" % (self.dropped, where, self.reason))
+            except Exception:
+                pass
+
+    def after_fork(self):
+        # The parent exports what it had queued; open spans inherited from it end in the parent too.
+        global _fork_gen, _rng, _bits
+        _fork_gen += 1
+        _rng = random.Random(os.urandom(32))
+        _bits = _rng.getrandbits
+        self._reset()
+        self.exited = False
+        self.dropped = 0
+        _cfg.resource = dict(_cfg.resource, **{"process.pid": os.getpid()})
+        mp = sys.modules.get("multiprocessing.util")
+        if mp is not None:
+            try:
+                mp.Finalize(None, self.final, exitpriority=-100)
+            except Exception:
+                pass
+
+
+_exporter = _Exporter()
+atexit.register(_exporter.final)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_exporter.after_fork)
