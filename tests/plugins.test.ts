@@ -1,10 +1,11 @@
 /**
  * The bundler plugins: one fixture app (classes with private members, generators, async
- * generators, top-level await, TypeScript, CommonJS, a caught and an uncaught error) built with
- * every bundler for Node, run under `node --enable-source-maps` next to the unbundled original.
+ * generators, top-level await, TypeScript, decorators, JSX/TSX, a 'use client' module, CommonJS
+ * input, a caught and an uncaught error) built with every bundler for Node, as ES module and as
+ * CommonJS output, and run under `node --enable-source-maps` next to the unbundled original.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from './helpers/run-both.js';
@@ -16,8 +17,12 @@ const TS_LOADER = join(REPO, 'tests/plugins/fixtures/esbuild-ts-loader.cjs');
 const TMP = join(REPO, 'tests/.tmp/plugins');
 const CACHE = join(TMP, 'cache');
 const ENTRY = join(FIXTURE, 'src/main.js');
+/** The same modules without top-level await, for CommonJS output. */
+const CJS_ENTRY = join(FIXTURE, 'src/sync-main.js');
 const plugin = async (name: string) => (await import(`../dist/plugins/${name}.js`)).default;
 const options = () => ({ cacheDir: CACHE, root: FIXTURE });
+/** The fixture's decorators are TypeScript's `experimentalDecorators`. */
+const TSCONFIG = { compilerOptions: { experimentalDecorators: true } };
 
 interface Outcome { stdout: string; stderr: string; status: number | null; spans: SpanData[] }
 
@@ -52,92 +57,104 @@ function lineOf(file: string, text: string): number {
 
 // ---- builds: each returns the path of the bundle to run ----
 
-type Build = (out: string) => Promise<string>;
+/** Each bundler builds twice: the ES module app (top-level await) and a CommonJS bundle of the same modules. */
+type Format = 'esm' | 'cjs';
+type Build = (out: string, format: Format) => Promise<string>;
+const entry = (format: Format) => (format === 'esm' ? ENTRY : CJS_ENTRY);
+const bundleName = (format: Format) => (format === 'esm' ? 'main.js' : 'main.cjs');
 
 const builds: Record<string, Build> = {
-  async vite(out) {
+  async vite(out, format) {
     const { build } = await import('vite');
     await build({
       root: FIXTURE, configFile: false, logLevel: 'silent',
       plugins: [(await plugin('vite'))({ cacheDir: CACHE })], // root: Vite's
+      esbuild: { tsconfigRaw: TSCONFIG },
       build: {
-        ssr: ENTRY, outDir: out, emptyOutDir: true, sourcemap: true, minify: false, target: 'node20',
-        rollupOptions: { output: { format: 'es', entryFileNames: 'main.js' } },
+        ssr: entry(format), outDir: out, emptyOutDir: true, sourcemap: true, minify: false, target: 'node20',
+        rollupOptions: { output: { format: format === 'esm' ? 'es' : 'cjs', entryFileNames: bundleName(format) } },
         // The fixture's own .cjs module goes through Vite's CommonJS plugin too; the runtime is ESM.
         commonjsOptions: { include: [/\.cjs$/, /node_modules/], esmExternals: true },
       },
     });
-    return join(out, 'main.js');
+    return join(out, bundleName(format));
   },
-  async rollup(out) {
+  async rollup(out, format) {
     const { rollup } = await import('rollup');
     const commonjs = (await import('@rollup/plugin-commonjs')).default;
     const { transform } = await import('esbuild');
     const bundle = await rollup({
-      input: ENTRY,
+      input: entry(format),
       plugins: [
         (await plugin('rollup'))(options()),
         commonjs({ esmExternals: true }),
         { // TypeScript: types stripped by esbuild; Rollup chains this map to ours.
           name: 'ts',
           async transform(code: string, id: string) {
-            if (!id.endsWith('.ts')) return null;
-            const r = await transform(code, { loader: 'ts', sourcemap: 'external', sourcefile: id, target: 'es2022' });
+            if (!/\.tsx?$/.test(id)) return null;
+            const r = await transform(code, { loader: id.endsWith('x') ? 'tsx' : 'ts', sourcemap: 'external', sourcefile: id, target: 'es2022', tsconfigRaw: TSCONFIG });
             return { code: r.code, map: r.map };
           },
         },
       ],
       onwarn() {},
     });
-    await bundle.write({ file: join(out, 'main.js'), format: 'es', sourcemap: true });
+    await bundle.write({ file: join(out, bundleName(format)), format: format === 'esm' ? 'es' : 'cjs', sourcemap: true });
     await bundle.close();
-    return join(out, 'main.js');
+    return join(out, bundleName(format));
   },
-  async rolldown(out) {
+  async rolldown(out, format) {
     const { build } = await import('rolldown');
     await build({
-      input: ENTRY, platform: 'node', logLevel: 'silent',
+      input: entry(format), platform: 'node', logLevel: 'silent',
+      transform: { decorator: { legacy: true } },
       plugins: [(await plugin('rolldown'))(options())],
-      output: { file: join(out, 'main.js'), format: 'es', sourcemap: true },
+      output: { file: join(out, bundleName(format)), format: format === 'esm' ? 'es' : 'cjs', sourcemap: true },
     });
-    return join(out, 'main.js');
+    return join(out, bundleName(format));
   },
-  async esbuild(out) {
+  async esbuild(out, format) {
     const { build } = await import('esbuild');
     await build({
-      entryPoints: [ENTRY], bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: true,
-      outfile: join(out, 'main.js'), logLevel: 'silent',
+      entryPoints: [entry(format)], bundle: true, platform: 'node', format, target: 'node20', sourcemap: true,
+      outfile: join(out, bundleName(format)), logLevel: 'silent', tsconfigRaw: TSCONFIG,
       // ESM output: CommonJS modules of the bundle require() externals (here the runtime) through this.
-      banner: { js: "import { createRequire as __ctiCreateRequire } from 'node:module'; const require = __ctiCreateRequire(import.meta.url);" },
+      banner: format === 'esm' ? { js: "import { createRequire as __ctiCreateRequire } from 'node:module'; const require = __ctiCreateRequire(import.meta.url);" } : {},
       plugins: [(await plugin('esbuild'))(options())],
     });
-    return join(out, 'main.js');
+    return join(out, bundleName(format));
   },
-  async webpack(out) {
+  async webpack(out, format) {
     const webpack = (await import('webpack')).default;
     const compiler = webpack({
-      mode: 'none', target: 'node20', context: FIXTURE, entry: ENTRY, devtool: 'source-map',
-      output: { path: out, filename: 'main.js', module: true, chunkFormat: 'module', library: { type: 'module' } },
-      experiments: { outputModule: true },
-      module: { rules: [{ test: /\.ts$/, use: [TS_LOADER] }] },
+      mode: 'none', target: 'node20', context: FIXTURE, entry: entry(format), devtool: 'source-map',
+      output: format === 'esm'
+        ? { path: out, filename: 'main.js', module: true, chunkFormat: 'module', library: { type: 'module' } }
+        : { path: out, filename: 'main.cjs' },
+      experiments: { outputModule: format === 'esm' },
+      module: { rules: [{ test: /\.tsx?$/, use: [TS_LOADER] }] },
       plugins: [(await plugin('webpack'))(options())],
       infrastructureLogging: { level: 'none' },
     });
     await compile(compiler);
-    return join(out, 'main.js');
+    return join(out, bundleName(format));
   },
-  async rspack(out) {
+  async rspack(out, format) {
     const { rspack } = await import('@rspack/core');
     const compiler = rspack({
-      mode: 'none', target: 'node20', context: FIXTURE, entry: ENTRY, devtool: 'source-map',
-      output: { path: out, filename: 'main.js', module: true, chunkFormat: 'module', library: { type: 'module' } },
-      experiments: { outputModule: true },
-      module: { rules: [{ test: /\.ts$/, loader: 'builtin:swc-loader', options: { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } } }] },
+      mode: 'none', target: 'node20', context: FIXTURE, entry: entry(format), devtool: 'source-map',
+      output: format === 'esm'
+        ? { path: out, filename: 'main.js', module: true, chunkFormat: 'module', library: { type: 'module' } }
+        : { path: out, filename: 'main.cjs' },
+      experiments: { outputModule: format === 'esm' },
+      module: { rules: [/\.ts$/, /\.tsx$/].map((test) => ({ test, loader: 'builtin:swc-loader', options: { jsc: {
+        parser: { syntax: 'typescript', tsx: test.source.includes('x'), decorators: true }, transform: { legacyDecorator: true }, target: 'es2022',
+      } } })) },
       plugins: [(await plugin('rspack'))(options())],
       infrastructureLogging: { level: 'none' },
     });
     await compile(compiler);
-    return join(out, 'main.js');
+    return join(out, bundleName(format));
   },
 };
 
@@ -159,38 +176,47 @@ function compile(compiler: unknown): Promise<void> {
   });
 }
 
-/** The unbundled original, runnable on Node 20: typed.ts compiled to typed.js, nothing else touched. */
+/** The unbundled original, runnable on Node 20: its TypeScript files compiled to .js, nothing else touched. */
 function original(): string {
   const dir = join(TMP, 'original');
   rmSync(dir, { recursive: true, force: true });
   cpSync(FIXTURE, dir, { recursive: true });
-  const ts = tsTranspile();
-  const typed = ts('typed.ts', readFileSync(join(dir, 'src/typed.ts'), 'utf8'))!;
-  writeFileSync(join(dir, 'src/typed.js'), typed.code);
-  const main = join(dir, 'src/main.js');
-  writeFileSync(main, readFileSync(main, 'utf8').replace("'./typed.ts'", "'./typed.js'"));
-  return main;
+  const ts = tsTranspile({ experimentalDecorators: true });
+  const entries = ['main.js', 'sync-main.js'].map((f) => join(dir, 'src', f));
+  for (const name of readdirSync(join(dir, 'src')).filter((f) => /\.tsx?$/.test(f))) {
+    const out = ts(name, readFileSync(join(dir, 'src', name), 'utf8'))!;
+    writeFileSync(join(dir, 'src', out.name), out.code);
+    for (const e of entries) writeFileSync(e, readFileSync(e, 'utf8').replace(`'./${name}'`, `'./${out.name}'`));
+  }
+  return dir;
 }
 
 const BUNDLERS = Object.keys(builds);
+const FORMATS: Format[] = ['esm', 'cjs'];
+/** Keyed `bundler/format`. */
 const outcomes: Record<string, Outcome | Error> = {};
-let reference: Outcome;
+const references = {} as Record<Format, Outcome>;
 
 beforeAll(async () => {
   rmSync(TMP, { recursive: true, force: true });
   mkdirSync(TMP, { recursive: true });
-  const runs: Promise<void>[] = [run(original(), null).then((o) => void (reference = o))];
+  const dir = original();
+  const runs: Promise<void>[] = FORMATS.map((format) =>
+    run(join(dir, 'src', format === 'esm' ? 'main.js' : 'sync-main.js'), null).then((o) => void (references[format] = o)));
   // One after the other: two cores, and builds share the cache directory.
   for (const name of BUNDLERS) {
-    try {
-      const file = await builds[name](join(TMP, name));
-      runs.push(run(file, join(TMP, `${name}.jsonl`)).then((o) => void (outcomes[name] = o)));
-    } catch (e) {
-      outcomes[name] = e as Error;
+    for (const format of FORMATS) {
+      const key = `${name}/${format}`;
+      try {
+        const file = await builds[name](join(TMP, name, format), format);
+        runs.push(run(file, join(TMP, `${name}-${format}.jsonl`)).then((o) => void (outcomes[key] = o)));
+      } catch (e) {
+        outcomes[key] = e as Error;
+      }
     }
   }
   await Promise.all(runs);
-});
+}, 300_000);
 
 const EXPECTED: Array<[name: string, file: string, text: string]> = [
   ['Counter.bump', 'src/shapes.js', 'bump() {'],
@@ -205,32 +231,46 @@ const EXPECTED: Array<[name: string, file: string, text: string]> = [
   ['add', 'src/legacy.cjs', 'function add'],
   ['twice', 'src/legacy.cjs', 'const twice'],
   ['load', 'src/tla.js', 'async function load'],
+  ['sealed', 'src/decorated.ts', 'function sealed'],
+  ['Greeter.greet', 'src/decorated.ts', 'greet(who'],
+  ['List', 'src/view.tsx', 'export function List'],
+  ['Item', 'src/view.tsx', 'function Item'],
+  ['useLabel', 'src/client.js', 'export function useLabel'],
 ];
+
+/** The CommonJS bundle's entry (sync-main.js) has no top-level await (tla.js) and no caught error. */
+const expectedFor = (format: Format) => (format === 'esm' ? EXPECTED : EXPECTED.filter(([name, file]) => file !== 'src/tla.js' && name !== 'Counter.explode'));
 
 describe('the unbundled original', () => {
   it('runs and shows its own lines', () => {
-    expect(reference.stdout).toContain('counter 4 1');
-    expect(reference.stdout).toContain(`caught exploded: bad shapes.js:${lineOf('src/shapes.js', 'throw new Error')}`);
-    expect(reference.status).toBe(1);
+    for (const format of FORMATS) {
+      const reference = references[format];
+      expect(reference.stdout).toContain('counter 4 1');
+      expect(reference.stdout).toContain('greet hello you true\njsx <ul><li>A</li><li>B</li></ul>\nclient one item 3 items');
+      expect(reference.stdout).toContain('collect 0,10,20');
+      expect(reference.status).toBe(1);
+    }
+    expect(references.esm.stdout).toContain(`caught exploded: bad shapes.js:${lineOf('src/shapes.js', 'throw new Error')}`);
   });
 });
 
-describe.each(BUNDLERS)('%s', (bundler) => {
+describe.each(BUNDLERS.flatMap((b) => FORMATS.map((f) => [b, f] as const)))('%s, %s output', (bundler, format) => {
   const outcome = () => {
-    const o = outcomes[bundler];
+    const o = outcomes[`${bundler}/${format}`];
     if (o instanceof Error) throw o;
     return o;
   };
+  const reference = () => references[format];
 
   it('builds, and the bundle prints what the original prints and exits the same', () => {
     const o = outcome();
-    expect(o.stdout).toBe(reference.stdout);
-    expect(o.status).toBe(reference.status);
+    expect(o.stdout).toBe(reference().stdout);
+    expect(o.status).toBe(reference().status);
   });
 
   it('exports a span per call with the original function names, files and lines', () => {
     const spans = outcome().spans;
-    for (const [name, file, text] of EXPECTED) {
+    for (const [name, file, text] of expectedFor(format)) {
       const span = spans.find((s) => s.attributes['code.function.name'] === name);
       expect(span, `${name} span`).toBeDefined();
       expect(span!.attributes['code.file.path']).toBe(file);
@@ -242,15 +282,16 @@ describe.each(BUNDLERS)('%s', (bundler) => {
   it('maps a stack through the instrumented bundle to the original file and line', () => {
     const o = outcome();
     // Caught: the frame the program printed itself (compared with the original above).
-    expect(o.stdout).toContain(`caught exploded: bad shapes.js:${lineOf('src/shapes.js', 'throw new Error')}`);
+    if (format === 'esm') expect(o.stdout).toContain(`caught exploded: bad shapes.js:${lineOf('src/shapes.js', 'throw new Error')}`);
     // Uncaught, thrown in TypeScript: Node prints the mapped stack, column included.
     expect(o.stderr).toMatch(new RegExp(`src/typed\\.ts:${lineOf('src/typed.ts', 'throw new Error')}:9\\b`));
   });
 
   it("has a source map whose sources are the original files in their folders, with the original text", () => {
     outcome();
-    const map = JSON.parse(readFileSync(join(TMP, bundler, 'main.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
-    for (const file of ['src/main.js', 'src/shapes.js', 'src/gen.js', 'src/typed.ts', 'src/legacy.cjs', 'src/tla.js']) {
+    const map = JSON.parse(readFileSync(join(TMP, bundler, format, `${bundleName(format)}.map`), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+    const files = ['src/shapes.js', 'src/gen.js', 'src/typed.ts', 'src/legacy.cjs', 'src/decorated.ts', 'src/view.tsx', 'src/client.js'];
+    for (const file of format === 'esm' ? [...files, 'src/main.js', 'src/tla.js'] : [...files, 'src/sync-main.js']) {
       const i = map.sources.findIndex((s) => s.endsWith(file));
       expect(i, `${file} in ${map.sources.join(', ')}`).toBeGreaterThanOrEqual(0);
       // Not the instrumented text: the plugin's map was kept and composed (unplugin issues 615/616).
@@ -279,6 +320,11 @@ describe('the plugin filter', () => {
     const again = await new CtiTransformer({ root: FIXTURE, cacheDir: dir }).transform(code, join(FIXTURE, 'src/a.js'));
     expect(again!.code).toBe(out!.code);
     expect((await cacheStats(dir)).entries).toBe(1);
+    // A 'use client' module keeps its directive first (the runtime import comes after it).
+    const client = readFileSync(join(FIXTURE, 'src/client.js'), 'utf8');
+    const clientOut = await new CtiTransformer({ root: FIXTURE, cacheDir: false }).transform(client, join(FIXTURE, 'src/client.js'));
+    expect(clientOut!.code.startsWith("'use client';")).toBe(true);
+    expect(clientOut!.code).toContain('code-telemetry-injector/runtime');
     const globbed = new CtiTransformer({ root: FIXTURE, cacheDir: false, include: ['src/**/*.ts'], exclude: [/skip/] });
     expect(globbed.includes(join(FIXTURE, 'src/a.ts'))).toBe(true);
     expect(globbed.includes(join(FIXTURE, 'src/a.js'))).toBe(false);
