@@ -5,7 +5,7 @@
  * OTLP/HTTP receiver with the original function names, file and lines, parent links, and the
  * exception; the page behaves as the uninstrumented build does.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,6 +115,59 @@ describe('browser runtime in Chromium', () => {
       expect(bodies.every((b) => b.origin === undefined)).toBe(true);
       expect(Math.max(...bodies.map((b) => b.at)) - result.clickedAt).toBeLessThan(950);
     } finally {
+      await server.close();
+    }
+  }, 60_000);
+
+  it('vite dev: a hot update of an instrumented module applies without a reload, and its spans carry the new lines', async () => {
+    // The HMR fixture next to the app, sharing its installed package.
+    const root = join(work, 'hmr');
+    cpSync(join(REPO, 'tests/browser/fixtures/hmr'), root, { recursive: true });
+    cpSync(join(work, 'app/node_modules'), join(root, 'node_modules'), { recursive: true });
+    const server = await createServer({
+      root, configFile: false, logLevel: 'silent',
+      plugins: [cti({ endpoint: receiverUrl, serviceName: 'cti-fixture', cacheDir: false })],
+      server: { port: 0, host: '127.0.0.1' },
+    });
+    await server.listen();
+    const page = await context.newPage();
+    try {
+      const errors: string[] = [];
+      let loads = 0;
+      page.on('load', () => loads++);
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.resolvedUrls!.local[0]!);
+      await page.click('#btn');
+      expect(await page.textContent('#out')).toBe('hello 1 v1');
+      // Only a reload would lose this.
+      await page.evaluate(() => { (globalThis as { marker?: number }).marker = 42; });
+
+      const file = join(root, 'src/greet.ts');
+      writeFileSync(file, `// edited: two lines added above,\n// so greet moves to line 3\n${readFileSync(file, 'utf8').replace('v1', 'v2')}`);
+      await page.waitForFunction(() => {
+        (document.querySelector('#btn') as HTMLButtonElement).click();
+        return document.querySelector('#out')!.textContent!.endsWith('v2');
+      }, undefined, { timeout: 15_000, polling: 200 });
+      const since = Date.now();
+      await page.click('#btn');
+      expect(await page.evaluate(() => (globalThis as { marker?: number }).marker)).toBe(42);
+      expect(loads).toBe(1);
+      expect(errors).toEqual([]);
+      await page.goto('about:blank');
+
+      const { spans } = await spansFor(since, ['greet', 'onClick']);
+      // Spans of the polling clicks may arrive after `since` too: only the last click's.
+      const greet = spans.filter((s) => s.attributes['code.function.name'] === 'greet' && BigInt(s.start_time_unix_nano) >= BigInt(since) * 1_000_000n);
+      expect(greet.length).toBeGreaterThan(0);
+      for (const s of greet) {
+        expect(s.attributes['code.file.path']).toBe('src/greet.ts');
+        expect(s.attributes['code.line.number']).toBe(3);
+        expect(s.attributes['cti.return']).toMatch(/^"hello \d+ v2"$/);
+        const parent = spans.find((p) => p.span_id === s.parent_span_id);
+        expect(parent?.attributes['code.function.name']).toBe('onClick');
+      }
+    } finally {
+      await page.close();
       await server.close();
     }
   }, 60_000);
