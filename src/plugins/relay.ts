@@ -57,3 +57,17 @@ export function relayMiddleware(target: () => string) {
     });
   };
 }
+
+/**
+ * The relay for production servers (Node's http, Express, Connect): mount it on RELAY_PATH (or
+ * call it for every request: other paths go to `next`, else 404) and build the app with the
+ * default browser endpoint. `endpoint` as in the plugin options.
+ */
+export function ctiRelay(options: { endpoint?: string } = {}) {
+  const relay = relayMiddleware(() => receiverEndpoint(options.endpoint));
+  return (req: IncomingMessage, res: ServerResponse, next?: Next): void =>
+    relay(req, res, next ?? (() => {
+      res.statusCode = 404;
+      res.end();
+    }));
+}
