@@ -3,6 +3,8 @@ import type { SpanData } from '../runtime/span-data.js';
 export interface TreeOptions {
   /** Extra text after each span's `name:line`, e.g. its arguments and duration. */
   detail?: (span: SpanData) => string;
+  /** Colours the parts of a line (a terminal's styles); default: none. */
+  style?: (part: 'name' | 'error' | 'detail', text: string) => string;
 }
 
 function byStart(a: SpanData, b: SpanData): number {
@@ -27,8 +29,10 @@ export function spanTree(spans: SpanData[], options: TreeOptions = {}): string {
   const lines: string[] = [];
   const walk = (parent: string | null, indent: string) => {
     for (const s of (children.get(parent) ?? []).sort(byStart)) {
-      const error = s.status.code === 'ERROR' ? ' ERROR' : '';
-      lines.push(`${indent}${s.name}:${s.attributes['code.line.number']}${error}${options.detail?.(s) ?? ''}`);
+      const style = options.style ?? ((_part: string, text: string) => text);
+      const error = s.status.code === 'ERROR' ? style('error', ' ERROR') : '';
+      const detail = options.detail ? style('detail', options.detail(s)) : '';
+      lines.push(`${indent}${style('name', `${s.name}:${s.attributes['code.line.number']}`)}${error}${detail}`);
       walk(s.span_id, `${indent}  `);
     }
   };
@@ -38,4 +42,16 @@ export function spanTree(spans: SpanData[], options: TreeOptions = {}): string {
 
 export function durationMs(s: SpanData): number {
   return Number(BigInt(s.end_time_unix_nano) - BigInt(s.start_time_unix_nano)) / 1e6;
+}
+
+/** A call's arguments, return value, duration and event count, for one tree line. */
+export function callDetail(s: SpanData): string {
+  const args = Object.entries(s.attributes)
+    .filter(([k]) => k.startsWith('cti.arg.'))
+    .map(([k, v]) => `${k.slice(8)}=${v}`)
+    .join(', ');
+  const ret = s.attributes['cti.return'] !== undefined ? ` → ${s.attributes['cti.return']}` : '';
+  const events = s.events.length ? `  [${s.events.length} events]` : '';
+  const shortArgs = args.length > 60 ? `${args.slice(0, 59)}…` : args;
+  return `(${shortArgs})${ret}  ${durationMs(s).toFixed(2)} ms${events}`;
 }

@@ -7,21 +7,10 @@ import type { SpanData } from '../../runtime/span-data.js';
 import type { RegisterCommand } from '../context.js';
 import { CliError } from '../context.js';
 import { main } from '../main.js';
-import { durationMs, spanTree } from '../span-tree.js';
+import { callDetail, spanTree } from '../span-tree.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../playground/node-sample', import.meta.url));
 const RUNTIME = fileURLToPath(new URL('../../runtime/node.js', import.meta.url));
-
-function detail(s: SpanData): string {
-  const args = Object.entries(s.attributes)
-    .filter(([k]) => k.startsWith('cti.arg.'))
-    .map(([k, v]) => `${k.slice(8)}=${v}`)
-    .join(', ');
-  const ret = s.attributes['cti.return'] !== undefined ? ` → ${s.attributes['cti.return']}` : '';
-  const events = s.events.length ? `  [${s.events.length} events]` : '';
-  const shortArgs = args.length > 60 ? `${args.slice(0, 59)}…` : args;
-  return `(${shortArgs})${ret}  ${durationMs(s).toFixed(2)} ms${events}`;
-}
 
 /** Instruments the sample order service, runs it, and shows the spans it emitted. */
 export const registerDemo: RegisterCommand = (program, ctx) => {
@@ -51,7 +40,7 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
       const traceCount = new Set(spans.map((s) => s.trace_id)).size;
       const errors = spans.filter((s) => s.status.code === 'ERROR').length;
       io.stdout.write(`\n${spans.length} spans in ${traceCount} trace(s), ${errors} ending in an error:\n\n`);
-      io.stdout.write(`${spanTree(spans, { detail: (s) => `  ${detail(s)}` })}\n\n`);
+      io.stdout.write(`${spanTree(spans, { detail: (s) => `  ${callDetail(s)}` })}\n\n`);
       io.stdout.write(`All spans, with their events: ${traces}\n`);
       ctx.exitCode = run.status ?? 1;
     });

@@ -3,6 +3,8 @@ import { registerCache } from './cache.js';
 import { registerDemo } from './demo.js';
 import { registerInstrument } from './instrument.js';
 import { registerPy } from './py.js';
+import { registerServe } from './serve.js';
+import { registerShow } from './show.js';
 
 /**
  * Every `cti` subcommand, in help order. To add one (`run`, `demo`, `serve`, ...): create
@@ -14,4 +16,6 @@ export const COMMANDS: RegisterCommand[] = [
   registerCache,
   registerDemo,
   registerPy,
+  registerServe,
+  registerShow,
 ];

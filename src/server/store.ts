@@ -1,0 +1,156 @@
+/**
+ * The trace store of `cti serve`: SQLite through libsql (an embedded, maintained SQLite fork with
+ * prebuilt binaries on npm: nothing to compile at install), one file under the data directory,
+ * WAL-journaled so a crash loses at most the request in flight. Spans are kept as their JSONL
+ * line (docs/telemetry.md) plus the columns queries need; a per-trace summary row is kept up to
+ * date on insert, so listing traces never scans spans.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'libsql';
+import type { SpanData } from '../runtime/span-data.js';
+
+export interface TraceSummary {
+  trace_id: string;
+  root_name: string;
+  service: string;
+  start_time_unix_nano: string;
+  duration_ns: string;
+  span_count: number;
+  error_count: number;
+}
+
+export interface TraceQuery {
+  service?: string;
+  /** Substring of a span name (function name) anywhere in the trace. */
+  name?: string;
+  /** Only traces with (true) or without (false) an ERROR span. */
+  error?: boolean;
+  minDurationNs?: bigint;
+  limit?: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS spans (
+  trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_span_id TEXT, name TEXT NOT NULL,
+  start_ns INTEGER NOT NULL, data TEXT NOT NULL,
+  PRIMARY KEY (trace_id, span_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS spans_name ON spans (name);
+CREATE TABLE IF NOT EXISTS traces (
+  trace_id TEXT PRIMARY KEY,
+  root_name TEXT, root_service TEXT,
+  first_name TEXT NOT NULL, first_service TEXT NOT NULL,
+  start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
+  span_count INTEGER NOT NULL, error_count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS traces_start ON traces (start_ns DESC);
+`;
+
+const serviceOf = (s: SpanData) => String(s.resource['service.name'] ?? 'unknown_service');
+
+export class TraceStore {
+  private readonly db: Database.Database;
+  private readonly insertSpan: Database.Statement;
+  private readonly upsertTrace: Database.Statement;
+  private readonly insertAll: (spans: SpanData[]) => Set<string>;
+
+  /** Opens (creating) the store in `dir`; `:memory:` for a throwaway one. */
+  constructor(dir: string) {
+    let file = dir;
+    if (dir !== ':memory:') {
+      mkdirSync(dir, { recursive: true });
+      file = join(dir, 'traces.db');
+    }
+    this.db = new Database(file);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    this.db.exec(SCHEMA);
+    this.insertSpan = this.db.prepare('INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, start_ns, data) VALUES (?, ?, ?, ?, ?, ?)');
+    // First span of a trace creates its row; later ones widen its time range and counts. The root
+    // (no parent) names the trace; until it arrives, the earliest span does.
+    this.upsertTrace = this.db.prepare(`
+      INSERT INTO traces (trace_id, root_name, root_service, first_name, first_service, start_ns, end_ns, span_count, error_count)
+      VALUES (:trace, :root_name, :root_service, :name, :service, :start, :end, 1, :error)
+      ON CONFLICT (trace_id) DO UPDATE SET
+        root_name = COALESCE(traces.root_name, excluded.root_name),
+        root_service = COALESCE(traces.root_service, excluded.root_service),
+        first_name = CASE WHEN excluded.start_ns < traces.start_ns THEN excluded.first_name ELSE traces.first_name END,
+        first_service = CASE WHEN excluded.start_ns < traces.start_ns THEN excluded.first_service ELSE traces.first_service END,
+        start_ns = MIN(traces.start_ns, excluded.start_ns),
+        end_ns = MAX(traces.end_ns, excluded.end_ns),
+        span_count = traces.span_count + 1,
+        error_count = traces.error_count + excluded.error_count`);
+    // One transaction per request: all of its spans are stored, or none.
+    this.insertAll = this.db.transaction((spans: SpanData[]) => {
+      const touched = new Set<string>();
+      for (const s of spans) {
+        const start = BigInt(s.start_time_unix_nano);
+        const { changes } = this.insertSpan.run(s.trace_id, s.span_id, s.parent_span_id, s.name, start, JSON.stringify(s));
+        if (changes === 0) continue; // a retried request: already stored
+        const root = s.parent_span_id === null;
+        this.upsertTrace.run({
+          trace: s.trace_id, root_name: root ? s.name : null, root_service: root ? serviceOf(s) : null,
+          name: s.name, service: serviceOf(s), start, end: BigInt(s.end_time_unix_nano), error: s.status.code === 'ERROR' ? 1 : 0,
+        });
+        touched.add(s.trace_id);
+      }
+      return touched;
+    }) as (spans: SpanData[]) => Set<string>;
+  }
+
+  /** Stores spans (duplicates of stored ones are ignored); returns the ids of the traces that changed. */
+  insert(spans: SpanData[]): Set<string> {
+    return spans.length ? this.insertAll(spans) : new Set();
+  }
+
+  traces(q: TraceQuery = {}): TraceSummary[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: Math.max(1, Math.min(q.limit ?? 100, 1000)) };
+    if (q.service) {
+      where.push('COALESCE(root_service, first_service) = :service');
+      params.service = q.service;
+    }
+    if (q.name) {
+      where.push("trace_id IN (SELECT trace_id FROM spans WHERE name LIKE :name ESCAPE '\\')");
+      params.name = `%${q.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    if (q.error !== undefined) where.push(q.error ? 'error_count > 0' : 'error_count = 0');
+    if (q.minDurationNs !== undefined) {
+      where.push('end_ns - start_ns >= :min');
+      params.min = q.minDurationNs;
+    }
+    const rows = this.db.prepare(`
+      SELECT trace_id, COALESCE(root_name, first_name) AS root_name, COALESCE(root_service, first_service) AS service,
+             start_ns, end_ns - start_ns AS duration_ns, span_count, error_count
+      FROM traces ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY start_ns DESC LIMIT :limit`).safeIntegers(true).all(params) as Array<Record<string, string | bigint>>;
+    return rows.map((r) => ({
+      trace_id: String(r.trace_id),
+      root_name: String(r.root_name),
+      service: String(r.service),
+      start_time_unix_nano: String(r.start_ns),
+      duration_ns: String(r.duration_ns),
+      span_count: Number(r.span_count),
+      error_count: Number(r.error_count),
+    }));
+  }
+
+  /** The spans of one trace, by start time; empty when unknown. */
+  trace(traceId: string): SpanData[] {
+    const rows = this.db.prepare('SELECT data FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id').all(traceId.toLowerCase()) as Array<{ data: string }>;
+    return rows.map((r) => JSON.parse(r.data) as SpanData);
+  }
+
+  services(): string[] {
+    const rows = this.db.prepare('SELECT DISTINCT COALESCE(root_service, first_service) AS s FROM traces ORDER BY s').all() as Array<{ s: string }>;
+    return rows.map((r) => r.s);
+  }
+
+  spanCount(): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM spans').get() as { n: number }).n);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
