@@ -166,7 +166,13 @@ export function createTraceServer(options: TraceServerOptions): TraceServer {
     }
     const file = VIEWER_FILES[url.pathname];
     if (!file) return json(res, 404, { error: `no route ${url.pathname}` });
-    res.writeHead(200, { 'content-type': TYPES[extname(file)]!, 'cache-control': 'no-cache' }).end(readFileSync(join(VIEWER_DIR, file)));
+    let body: Buffer;
+    try {
+      body = readFileSync(join(VIEWER_DIR, file));
+    } catch {
+      return json(res, 500, { error: `the viewer's ${file} is missing from this installation` });
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)]!, 'cache-control': 'no-cache' }).end(body);
   });
   server.on('close', () => {
     for (const client of live) client.end();
