@@ -20,7 +20,10 @@ const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.j
 
 export interface TraceServerOptions {
   store: TraceStore;
-  sources: SourceRoot;
+  /** Where the source view reads a span's file: its service's root if listed, else the default. */
+  sources: { root: SourceRoot; byService?: Map<string, SourceRoot> };
+  /** Static sites served under a URL prefix (`/playground/` → a built app), read-only. */
+  statics?: Record<string, SourceRoot>;
   /** Bearer token every route requires (also accepted as `?token=` for the viewer and its event stream). */
   token?: string;
   maxBodyBytes?: number;
@@ -80,6 +83,18 @@ function traceQuery(p: URLSearchParams): TraceQuery {
   return q;
 }
 
+const STATIC_TYPES: Record<string, string> = { ...TYPES, '.svg': 'image/svg+xml', '.json': 'application/json', '.map': 'application/json', '.png': 'image/png', '.ico': 'image/x-icon' };
+
+function serveStatic(res: ServerResponse, site: SourceRoot, path: string): void {
+  let body: Buffer;
+  try {
+    body = site.readBytes(decodeURIComponent(path));
+  } catch (e) {
+    return json(res, e instanceof SourceError ? e.status : 404, { error: (e as Error).message });
+  }
+  res.writeHead(200, { 'content-type': STATIC_TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+}
+
 export function createTraceServer(options: TraceServerOptions): TraceServer {
   const { store, sources, token } = options;
   const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
@@ -122,7 +137,8 @@ export function createTraceServer(options: TraceServerOptions): TraceServer {
     if (path === '/api/services') return json(res, 200, { services: store.services() });
     if (path === '/api/source') {
       try {
-        return json(res, 200, { path: url.searchParams.get('path'), text: sources.read(url.searchParams.get('path') ?? '') });
+        const root = sources.byService?.get(url.searchParams.get('service') ?? '') ?? sources.root;
+        return json(res, 200, { path: url.searchParams.get('path'), text: root.read(url.searchParams.get('path') ?? '') });
       } catch (e) {
         if (e instanceof SourceError) return json(res, e.status, { error: e.message });
         throw e;
@@ -163,6 +179,9 @@ export function createTraceServer(options: TraceServerOptions): TraceServer {
       } catch (e) {
         return json(res, 500, { error: (e as Error).message });
       }
+    }
+    for (const [prefix, site] of Object.entries(options.statics ?? {})) {
+      if (url.pathname.startsWith(prefix)) return serveStatic(res, site, url.pathname.slice(prefix.length) || 'index.html');
     }
     const file = VIEWER_FILES[url.pathname];
     if (!file) return json(res, 404, { error: `no route ${url.pathname}` });

@@ -11,8 +11,9 @@ export interface ServeOptions {
   host: string;
   /** Data directory of the store. */
   data: string;
-  /** Project root the source view reads from. */
+  /** Project root the source view reads from; `sourceRoots` names other roots per service.name. */
   root: string;
+  sourceRoots?: Record<string, string>;
   token?: string;
   maxBodyBytes?: number;
   onSpans?: (count: number, traceIds: Set<string>) => void;
@@ -20,6 +21,8 @@ export interface ServeOptions {
 
 export interface RunningServer extends TraceServer {
   store: TraceStore;
+  /** Serves `dir` (read-only) under the URL `prefix` from now on. */
+  addStatic(prefix: string, dir: string): void;
   /** `http://host:port` */
   url: string;
   close(): Promise<void>;
@@ -37,7 +40,10 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const problem = serveOptionsProblem(o);
   if (problem) throw new Error(problem);
   const store = new TraceStore(o.data);
-  const t = createTraceServer({ store, sources: new SourceRoot(o.root), token: o.token, maxBodyBytes: o.maxBodyBytes, onSpans: o.onSpans });
+  const byService = new Map(Object.entries(o.sourceRoots ?? {}).map(([service, dir]) => [service, new SourceRoot(dir)]));
+  // Static sites (the demo's playground) are added once built, while the server already runs.
+  const statics: Record<string, SourceRoot> = {};
+  const t = createTraceServer({ store, sources: { root: new SourceRoot(o.root), byService }, statics, token: o.token, maxBodyBytes: o.maxBodyBytes, onSpans: o.onSpans });
   try {
     await new Promise<void>((resolve, reject) => {
       t.server.once('error', reject);
@@ -52,6 +58,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   return {
     ...t,
     store,
+    addStatic: (prefix, dir) => {
+      statics[prefix] = new SourceRoot(dir);
+    },
     url: `http://${host}:${port}`,
     close: () => new Promise<void>((resolve) => {
       t.server.closeAllConnections();

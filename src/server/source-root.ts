@@ -22,6 +22,10 @@ export class SourceRoot {
 
   /** The text of `path` (relative to the root, `/`-separated as in `code.file.path`). */
   read(path: string): string {
+    return this.readBytes(path).toString('utf8');
+  }
+
+  readBytes(path: string): Buffer {
     if (!path || path.includes('\0')) throw new SourceError(400, 'a relative file path is required');
     if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) throw new SourceError(403, `${path}: absolute paths are not served`);
     const rel = normalize(path);
@@ -37,6 +41,6 @@ export class SourceRoot {
     const stat = statSync(real);
     if (!stat.isFile()) throw new SourceError(404, `${path}: not a file`);
     if (stat.size > MAX_SOURCE_BYTES) throw new SourceError(413, `${path}: larger than ${MAX_SOURCE_BYTES} bytes`);
-    return readFileSync(real, 'utf8');
+    return readFileSync(real);
   }
 }

@@ -1,14 +1,14 @@
 /**
  * What the real-browser tests share: Debian's Chromium (installed with apt when missing) driven by
  * playwright-core, and a local OTLP/HTTP receiver that answers CORS like the OpenTelemetry
- * Collector and parses bodies with `fromOtlpJson`.
+ * Collector and parses bodies with the `cti serve` decoder.
  */
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { fromOtlpJson } from '../../src/runtime/export/otlp-json.js';
+import { decodeOtlpJson } from '../../src/server/otlp-decode.js';
 import type { SpanData } from '../../src/runtime/span-data.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -49,7 +49,7 @@ export async function startReceiver(): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/v1/traces') received.push({ spans: fromOtlpJson(Buffer.concat(chunks).toString('utf8')), at: Date.now(), origin: req.headers.origin });
+      if (req.method === 'POST' && req.url === '/v1/traces') received.push({ spans: decodeOtlpJson(JSON.parse(Buffer.concat(chunks).toString('utf8'))), at: Date.now(), origin: req.headers.origin });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });

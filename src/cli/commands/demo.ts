@@ -1,47 +1,115 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SpanData } from '../../runtime/span-data.js';
-import type { RegisterCommand } from '../context.js';
+import { startServer, type RunningServer } from '../../server/serve.js';
+import type { CliIo, RegisterCommand } from '../context.js';
 import { CliError } from '../context.js';
 import { main } from '../main.js';
 import { callDetail, spanTree } from '../span-tree.js';
 
-const SAMPLE = fileURLToPath(new URL('../../../playground/node-sample', import.meta.url));
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const SAMPLE = join(REPO, 'playground/node-sample');
+const PLAYGROUND = join(REPO, 'playground/vite-app');
 const RUNTIME = fileURLToPath(new URL('../../runtime/node.js', import.meta.url));
+const NODE_SERVICE = 'cti-node-sample';
+const PLAYGROUND_SERVICE = 'cti-playground';
 
-/** Instruments the sample order service, runs it, and shows the spans it emitted. */
+/** The default port, or any free one when it is taken (another receiver already runs there). */
+async function serve(port: number, data: string): Promise<RunningServer> {
+  const options = { host: '127.0.0.1', data, root: REPO, sourceRoots: { [NODE_SERVICE]: SAMPLE, [PLAYGROUND_SERVICE]: PLAYGROUND } };
+  try {
+    return await startServer({ ...options, port });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw e;
+    return startServer({ ...options, port: 0 });
+  }
+}
+
+/** Instruments the Node sample and runs it, its spans posted to the embedded receiver. */
+async function runNodeSample(io: CliIo, work: string, url: string): Promise<number> {
+  const out = join(work, 'node-sample');
+  const quiet = { ...io, stdout: { write: () => true } as unknown as NodeJS.WritableStream };
+  const code = await main(['instrument', SAMPLE, '--out', out, '--root', SAMPLE, '--runtime', RUNTIME, '--no-cache'], quiet);
+  if (code !== 0) throw new CliError(`instrumenting the sample failed (exit ${code})`, 1);
+  io.stdout.write(`\n== Node sample (${SAMPLE}), instrumented into ${out}\n$ OTEL_EXPORTER_OTLP_ENDPOINT=${url} node src/app.js\n`);
+  // Not spawnSync: this process serves the receiver the child posts to.
+  const child = spawn(process.execPath, ['--enable-source-maps', join(out, 'src/app.js')], {
+    cwd: out,
+    env: { ...io.env, CTI_TRACES_FILE: '', OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_SERVICE_NAME: NODE_SERVICE },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => io.stdout.write(d));
+  child.stderr.on('data', (d) => io.stderr.write(d));
+  return new Promise((resolve) => child.on('close', (status) => resolve(status ?? 1)));
+}
+
+/** Builds the Vite playground with the plugin, to be served by the receiver at /playground/. */
+async function buildPlayground(io: CliIo, work: string): Promise<string | null> {
+  let vite: typeof import('vite');
+  try {
+    vite = await import('vite');
+  } catch {
+    io.stdout.write('\n== Vite playground: skipped (vite is not installed; run `npm ci` in the repository)\n');
+    return null;
+  }
+  const outDir = join(work, 'playground');
+  // The page posts to /__cti/v1/traces on its own origin: the embedded receiver.
+  const env = { ...process.env };
+  delete process.env.CTI_ENDPOINT;
+  delete process.env.CTI_DISABLE;
+  try {
+    await vite.build({ root: PLAYGROUND, base: '/playground/', logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+  } finally {
+    Object.assign(process.env, env);
+  }
+  return outDir;
+}
+
+interface DemoFlags { port: string; exit?: boolean }
+
+/**
+ * `cti demo`: the sample programs instrumented and run against an embedded `cti serve`, a short
+ * summary, and the viewer kept open until Ctrl-C.
+ */
 export const registerDemo: RegisterCommand = (program, ctx) => {
   program
     .command('demo')
-    .description('instrument and run the sample program (playground/node-sample), then show its spans')
-    .action(async () => {
+    .description('instrument and run the sample programs, send their spans to an embedded cti serve, print a summary and serve the viewer until Ctrl-C')
+    .option('--port <n>', 'port of the embedded receiver and viewer (taken: any free port)', '4318')
+    .option('--exit', 'stop after the summary instead of serving')
+    .action(async (flags: DemoFlags) => {
       const { io } = ctx;
+      const port = Number(flags.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${flags.port}: not a port number`);
       const work = mkdtempSync(join(tmpdir(), 'cti-demo-'));
-      const out = join(work, 'node-sample');
-      const code = await main(['instrument', SAMPLE, '--out', out, '--root', SAMPLE, '--runtime', RUNTIME, '--no-cache'], {
-        ...io,
-        stdout: { write: () => true } as unknown as NodeJS.WritableStream,
-      });
-      if (code !== 0) throw new CliError(`instrumenting the sample failed (exit ${code})`, 1);
-      const traces = join(work, 'spans.jsonl');
-      io.stdout.write(`cti demo: instrumented ${SAMPLE} into ${out}\n$ CTI_TRACES_FILE=${traces} node src/app.js\n`);
-      const run = spawnSync(process.execPath, ['--enable-source-maps', join(out, 'src/app.js')], {
-        cwd: out,
-        env: { ...io.env, CTI_TRACES_FILE: traces, OTEL_SERVICE_NAME: 'cti-node-sample' },
-        encoding: 'utf8',
-      });
-      io.stdout.write(run.stdout);
-      io.stderr.write(run.stderr);
-      if (!existsSync(traces)) throw new CliError(`the sample wrote no spans (exit ${run.status})`, 1);
-      const spans = readFileSync(traces, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SpanData);
-      const traceCount = new Set(spans.map((s) => s.trace_id)).size;
-      const errors = spans.filter((s) => s.status.code === 'ERROR').length;
-      io.stdout.write(`\n${spans.length} spans in ${traceCount} trace(s), ${errors} ending in an error:\n\n`);
-      io.stdout.write(`${spanTree(spans, { detail: (s) => `  ${callDetail(s)}` })}\n\n`);
-      io.stdout.write(`All spans, with their events: ${traces}\n`);
-      ctx.exitCode = run.status ?? 1;
+      const server = await serve(port, join(work, 'data'));
+      try {
+        io.stdout.write(`cti demo: receiver and viewer at ${server.url} (data in ${join(work, 'data')})\n`);
+        const status = await runNodeSample(io, work, server.url);
+        const traces = server.store.traces({ service: NODE_SERVICE });
+        if (!traces.length) throw new CliError(`the sample's spans did not arrive (exit ${status})`, 1);
+        const spans = traces.flatMap((t) => server.store.trace(t.trace_id));
+        const errors = traces.reduce((n, t) => n + t.error_count, 0);
+        io.stdout.write(`\n${spans.length} spans in ${traces.length} trace(s), ${errors} ending in an error:\n\n`);
+        io.stdout.write(`${spanTree(spans, { detail: (s) => `  ${callDetail(s)}` })}\n`);
+        const site = await buildPlayground(io, work);
+        if (site) {
+          server.addStatic('/playground/', site);
+          io.stdout.write(`\n== Vite playground (${PLAYGROUND}), built with the plugin: open ${server.url}/playground/ and click around; its spans arrive live\n`);
+        }
+        io.stdout.write(`\nViewer: ${server.url}/  (trace ${traces[0]!.trace_id}: ${server.url}/#trace=${traces[0]!.trace_id})\n`);
+        io.stdout.write(`In a terminal: cti show ${traces[0]!.trace_id} --data ${join(work, 'data')}\n`);
+        ctx.exitCode = status;
+        if (flags.exit) return;
+        io.stdout.write('Serving until Ctrl-C.\n');
+        await new Promise<void>((done) => {
+          process.once('SIGINT', () => done());
+          process.once('SIGTERM', () => done());
+        });
+      } finally {
+        await server.close();
+      }
     });
 };

@@ -5,7 +5,7 @@ import { OtlpHttpExporter } from './otlp-http.js';
 
 export { JsonlExporter } from './jsonl.js';
 export { OtlpHttpExporter, type OtlpHttpOptions } from './otlp-http.js';
-export { toOtlpJson, fromOtlpJson, type OtlpTraceRequest } from './otlp-json.js';
+export { toOtlpJson, type OtlpTraceRequest } from './otlp-json.js';
 export { readRuntimeEnv, type RuntimeEnv, type SamplerConfig } from '../env.js';
 
 /** Sends every batch to each exporter; one failing never affects the others. */

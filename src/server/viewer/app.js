@@ -182,7 +182,7 @@ async function showSource(span) {
   $('#source-note').textContent = '';
   let text;
   try {
-    ({ text } = await api('/api/source', { path }));
+    ({ text } = await api('/api/source', { path, service: String(span.resource['service.name'] ?? '') }));
   } catch (e) {
     $('#source-note').textContent = `source not available: ${e.message}`;
     return;
