@@ -136,10 +136,9 @@ async function showTrace(traceId, spanId) {
     const left = (Number(ns(s.start_time_unix_nano) - start) / total) * 100;
     const width = (Number(ns(s.end_time_unix_nano) - ns(s.start_time_unix_nano)) / total) * 100;
     const row = el('div', { class: `span-row${s.status.code === 'ERROR' ? ' error' : ''}`, 'data-span-id': s.span_id },
-      el('span', { class: 'label', text: `${'  '.repeat(depth.get(s.span_id))}${s.name}`, title: s.name }),
+      Object.assign(el('span', { class: 'label', text: s.name, title: s.name }), { style: `padding-left:${0.25 + depth.get(s.span_id) * 0.9}rem` }),
       el('span', { class: 'track' }, Object.assign(el('span', { class: 'bar' }), { style: `left:${left}%;width:${width}%` })),
       el('span', { class: 'dur', text: formatDuration(ns(s.end_time_unix_nano) - ns(s.start_time_unix_nano)) }));
-    row.style.paddingLeft = '0';
     row.addEventListener('click', () => { location.hash = `trace=${traceId}&span=${s.span_id}`; });
     return row;
   }));
