@@ -173,6 +173,7 @@ describe('the HTTP API', () => {
     expect(await (await fetch(url(`/api/traces/${T1}`))).json()).toEqual({ spans: [SAMPLE[0], SAMPLE[1]] });
     expect((await fetch(url(`/api/traces/${'f'.repeat(32)}`))).status).toBe(404);
     expect(await (await fetch(url('/api/services'))).json()).toEqual({ services: ['billing', 'shop'] });
+    expect(await (await fetch(url('/api/stats'))).json()).toEqual({ spans: 3, traces: 2, received: 6, refused: 0 });
   });
 
   it('refuses malformed (400), oversized (413) and foreign (415) bodies with a message, storing nothing of them', async () => {

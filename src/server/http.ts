@@ -135,6 +135,7 @@ export function createTraceServer(options: TraceServerOptions): TraceServer {
       return spans.length ? json(res, 200, { spans }) : json(res, 404, { error: `trace ${one[1]} not found` });
     }
     if (path === '/api/services') return json(res, 200, { services: store.services() });
+    if (path === '/api/stats') return json(res, 200, { spans: store.spanCount(), traces: store.traceCount(), received: stats.spans, refused: stats.refused });
     if (path === '/api/source') {
       try {
         const root = sources.byService?.get(url.searchParams.get('service') ?? '') ?? sources.root;

@@ -49,6 +49,18 @@ CREATE INDEX IF NOT EXISTS traces_start ON traces (start_ns DESC);
 
 const serviceOf = (s: SpanData) => String(s.resource['service.name'] ?? 'unknown_service');
 
+/** What one request adds to a trace's summary row. */
+interface TraceDelta {
+  rootName: string | null;
+  rootService: string | null;
+  firstName: string;
+  firstService: string;
+  start: bigint;
+  end: bigint;
+  spans: number;
+  errors: number;
+}
+
 export class TraceStore {
   private readonly db: Database.Database;
   private readonly insertSpan: Database.Statement;
@@ -66,11 +78,11 @@ export class TraceStore {
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
     this.insertSpan = this.db.prepare('INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, start_ns, data) VALUES (?, ?, ?, ?, ?, ?)');
-    // First span of a trace creates its row; later ones widen its time range and counts. The root
-    // (no parent) names the trace; until it arrives, the earliest span does.
+    // The first spans of a trace create its row; later ones widen its time range and add to its
+    // counts. The root (no parent) names the trace; until it arrives, the earliest span does.
     this.upsertTrace = this.db.prepare(`
       INSERT INTO traces (trace_id, root_name, root_service, first_name, first_service, start_ns, end_ns, span_count, error_count)
-      VALUES (:trace, :root_name, :root_service, :name, :service, :start, :end, 1, :error)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (trace_id) DO UPDATE SET
         root_name = COALESCE(traces.root_name, excluded.root_name),
         root_service = COALESCE(traces.root_service, excluded.root_service),
@@ -78,23 +90,37 @@ export class TraceStore {
         first_service = CASE WHEN excluded.start_ns < traces.start_ns THEN excluded.first_service ELSE traces.first_service END,
         start_ns = MIN(traces.start_ns, excluded.start_ns),
         end_ns = MAX(traces.end_ns, excluded.end_ns),
-        span_count = traces.span_count + 1,
+        span_count = traces.span_count + excluded.span_count,
         error_count = traces.error_count + excluded.error_count`);
-    // One transaction per request: all of its spans are stored, or none.
+    // One transaction per request: all of its spans are stored, or none. The summary rows get one
+    // upsert per trace of the request, not one per span.
     this.insertAll = this.db.transaction((spans: SpanData[]) => {
-      const touched = new Set<string>();
+      const changed = new Map<string, TraceDelta>();
       for (const s of spans) {
         const start = BigInt(s.start_time_unix_nano);
         const { changes } = this.insertSpan.run(s.trace_id, s.span_id, s.parent_span_id, s.name, start, JSON.stringify(s));
         if (changes === 0) continue; // a retried request: already stored
-        const root = s.parent_span_id === null;
-        this.upsertTrace.run({
-          trace: s.trace_id, root_name: root ? s.name : null, root_service: root ? serviceOf(s) : null,
-          name: s.name, service: serviceOf(s), start, end: BigInt(s.end_time_unix_nano), error: s.status.code === 'ERROR' ? 1 : 0,
-        });
-        touched.add(s.trace_id);
+        const end = BigInt(s.end_time_unix_nano);
+        let d = changed.get(s.trace_id);
+        if (!d) {
+          d = { rootName: null, rootService: null, firstName: s.name, firstService: serviceOf(s), start, end, spans: 0, errors: 0 };
+          changed.set(s.trace_id, d);
+        }
+        if (s.parent_span_id === null && d.rootName === null) {
+          d.rootName = s.name;
+          d.rootService = serviceOf(s);
+        }
+        if (start < d.start) {
+          d.start = start;
+          d.firstName = s.name;
+          d.firstService = serviceOf(s);
+        }
+        if (end > d.end) d.end = end;
+        d.spans++;
+        if (s.status.code === 'ERROR') d.errors++;
       }
-      return touched;
+      for (const [trace, d] of changed) this.upsertTrace.run(trace, d.rootName, d.rootService, d.firstName, d.firstService, d.start, d.end, d.spans, d.errors);
+      return new Set(changed.keys());
     }) as (spans: SpanData[]) => Set<string>;
   }
 
@@ -148,6 +174,10 @@ export class TraceStore {
 
   spanCount(): number {
     return Number((this.db.prepare('SELECT COUNT(*) AS n FROM spans').get() as { n: number }).n);
+  }
+
+  traceCount(): number {
+    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM traces').get() as { n: number }).n);
   }
 
   close(): void {
