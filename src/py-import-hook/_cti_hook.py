@@ -88,12 +88,17 @@ class _Hook:
             entry = self.read_entry(key)
         if entry is None:
             return self.miss(path, rel, "changed since `cti py hook` ran")
-        if not entry.get("instrumented"):
-            return None
-        try:
-            code = compile(_remap(ast.parse(entry["code"], path), entry["lines"]), path, "exec", dont_inherit=True)
-        except Exception as e:  # a bug of ours must not stop the program: run the original
-            return self.miss(path, rel, "instrumented copy does not compile (%r)" % (e,))
+        if entry.get("instrumented"):
+            try:
+                code = compile(_remap(ast.parse(entry["code"], path), entry["lines"]), path, "exec", dont_inherit=True)
+            except Exception as e:  # a bug of ours must not stop the program: run the original
+                return self.miss(path, rel, "instrumented copy does not compile (%r)" % (e,))
+        else:
+            # Nothing to instrument: cached too, since __pycache__ is not used.
+            try:
+                code = compile(data, path, "exec", dont_inherit=True)
+            except SyntaxError:
+                return None  # the loader compiles it again and raises it as importlib would
         self.write_pyc(pyc, key, code)
         return code
 
@@ -239,13 +244,21 @@ def _remap(tree, lines):
 class CtiLoader(importlib.machinery.SourceFileLoader):
     """get_code serves exec_module and runpy (`python -m`) alike; nothing goes to __pycache__."""
 
-    def get_code(self, fullname):
-        path = self.get_filename(fullname)
-        data = self.get_data(path)
-        code = _hook.code_for(path, data)
-        if code is None:
-            code = self.source_to_code(data, path)
-        return code
+
+# get_code is compiled as if it were part of importlib: Python trims importlib's frames from the
+# traceback of a SyntaxError in an imported file, and a frame of ours in between would stop that
+# (the traceback would differ from the uninstrumented run's).
+exec(compile("""
+def get_code(self, fullname):
+    path = self.get_filename(fullname)
+    data = self.get_data(path)
+    code = _hook.code_for(path, data)
+    if code is None:
+        code = self.source_to_code(data, path)
+    return code
+""", "<frozen importlib._bootstrap_external>", "exec"), globals())
+CtiLoader.get_code = get_code
+del get_code
 
 
 class CtiFinder:

@@ -502,10 +502,16 @@ class _Exporter:
         _cfg.resource = dict(_cfg.resource, **{"process.pid": os.getpid()})
         mp = sys.modules.get("multiprocessing.util")
         if mp is not None:
+            # multiprocessing's children leave through os._exit (no atexit) after running its
+            # finalizers; a Process clears them when it starts, then runs the after-fork hooks.
             try:
-                mp.Finalize(None, self.final, exitpriority=-100)
+                _Exporter._finalize_at_exit(self)
+                mp.register_after_fork(self, _Exporter._finalize_at_exit)
             except Exception:
                 pass
+
+    def _finalize_at_exit(self):
+        sys.modules["multiprocessing.util"].Finalize(None, self.final, exitpriority=-100)
 
 
 _exporter = _Exporter()

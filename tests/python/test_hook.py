@@ -1,0 +1,201 @@
+"""The import hook: which files it takes, its cache, CTI_ON_MISS, entry points and processes."""
+import glob
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from conftest import by_name, events
+
+PKG = {
+    "pkg/__init__.py": "",
+    "pkg/__main__.py": "from pkg.core import double\nprint('main', double(21))\n",
+    "pkg/core.py": "def double(x):\n    return x * 2\n",
+    "app.py": "import pkg.core\nprint(pkg.core.double(2))\n",
+}
+
+
+def files_under(root):
+    return sorted(os.path.relpath(p, root) for p in glob.glob(os.path.join(root, "**", "*"), recursive=True))
+
+
+def test_nothing_written_into_the_source_tree_and_pyc_cached(project):
+    project.write(PKG).hook()
+    before = files_under(project.root)
+    project.both(["app.py"])
+    project.both(["-m", "pkg"])
+    assert files_under(project.root) == before
+    pycs = glob.glob(os.path.join(project.boot, "cache", "pyc", "*", "*", "*.pyc"))
+    assert len(pycs) == 4  # app.py, pkg/__init__.py, pkg/__main__.py, pkg/core.py
+    assert [s["name"] for s in project.spans()] == ["double"]
+
+
+def test_python_dash_m_and_reload(project):
+    project.write(dict(PKG, **{"reload.py": (
+        "import importlib, pkg.core\n"
+        "open(pkg.core.__file__, 'a').write('\\ndef triple(x):\\n    return x * 3\\n')\n"
+        "importlib.reload(pkg.core)\n"
+        "print(pkg.core.triple(2), type(pkg.core.__loader__).__name__)\n")})).hook()
+    plain, spans = project.both(["-m", "pkg"])
+    assert plain.stdout == "main 42\n"
+    assert by_name(spans, "double")[0]["attributes"]["code.file.path"] == "pkg/core.py"
+    # A reloaded, edited module is a cache miss: by default it runs uninstrumented (and is recorded).
+    r = project.run(["reload.py"])
+    assert r.returncode == 0 and r.stdout.startswith("6 CtiLoader"), r.stderr
+    with open(os.path.join(project.boot, "cache", "misses.txt")) as f:
+        assert f.read() == "pkg/core.py\n"
+
+
+def test_on_miss_error_and_sync(project):
+    project.write(PKG).hook()
+    project.write({"pkg/core.py": "def double(x):\n    return x + x\n"})
+    r = project.run(["app.py"], env={"CTI_ON_MISS": "error"})
+    assert r.returncode == 1 and "ImportError: cti: pkg/core.py changed since `cti py hook` ran" in r.stderr
+    r = project.run(["app.py"], env={"CTI_ON_MISS": "sync"})
+    assert r.returncode == 0 and r.stdout == "4\n", r.stderr
+    assert [s["name"] for s in project.spans()] == ["double"]
+    r = project.run(["app.py"], env={"CTI_ON_MISS": "error"})  # now in the cache
+    assert r.returncode == 0
+
+
+def test_corrupt_and_read_only_cache(project):
+    project.write(PKG).hook()
+    project.both(["app.py"])
+    for pyc in glob.glob(os.path.join(project.boot, "cache", "pyc", "*", "*", "*.pyc")):
+        with open(pyc, "r+b") as f:
+            f.seek(20)
+            f.write(b"\xff\xff\xff")
+    _, spans = project.both(["app.py"])
+    assert [s["name"] for s in spans] == ["double"]
+    for pyc in glob.glob(os.path.join(project.boot, "cache", "pyc", "*", "*", "*.pyc")):
+        with open(pyc, "wb") as f:
+            f.write(b"junk")
+    cache = os.path.join(project.boot, "cache")
+    for d, _, fs in os.walk(cache):
+        os.chmod(d, 0o555)
+    try:
+        _, spans = project.both(["app.py"])
+        assert [s["name"] for s in spans] == ["double"]
+    finally:
+        for d, _, fs in os.walk(cache):
+            os.chmod(d, 0o755)
+
+
+def test_unparsable_file_passes_through(project):
+    project.write({"bad.py": "def f(:\n    pass\n", "app.py": "import bad\n"})
+    p = project.hook()
+    assert "bad.py:1: error:" in p.stderr and "passed through uninstrumented" in p.stderr
+    plain, _ = project.both(["app.py"])
+    assert "SyntaxError" in plain.stderr
+
+
+def test_encodings_and_line_ends(project):
+    project.write({
+        "latin.py": "# -*- coding: latin-1 -*-\ndef caf\xe9():\n    return 'caf\xe9'\n".encode("latin-1"),
+        "crlf.py": b"def crlf(a):\r\n    if a:\r\n        return 'yes'\r\n    raise ValueError(a)\r\n",
+        "app.py": "from latin import caf\u00e9\nfrom crlf import crlf\nprint(caf\u00e9(), crlf(1))\ncrlf(0)\n",
+    }).hook()
+    plain, spans = project.both(["app.py"])
+    assert plain.stdout == "caf\u00e9 yes\n" and "line 4, in crlf" in plain.stderr and "raise ValueError(a)" in plain.stderr
+    assert by_name(spans, "caf\u00e9")[0]["attributes"]["cti.return"] == '"caf\u00e9"'
+
+
+def test_venvs_site_packages_and_boot_dir_are_left_alone(project):
+    project.write({
+        ".venv/lib/site.py": "def hidden():\n    return 1\n",
+        "env/pyvenv.cfg": "home = /usr\n",
+        "env/lib/venvmod.py": "def venv_fn():\n    return 1\n",
+        "lib/site-packages/sp.py": "def sp_fn():\n    return 1\n",
+        "app.py": ("import sys\nsys.path[:0] = ['env/lib', 'lib/site-packages']\n"
+                   "import venvmod, sp\n\ndef mine():\n    return venvmod.venv_fn() + sp.sp_fn()\n\nprint(mine())\n"),
+    })
+    p = project.hook()
+    assert "1 files (1 instrumented" in p.stderr
+    _, spans = project.both(["app.py"])
+    assert [s["name"] for s in spans] == ["mine"]
+
+
+def test_chain_loads_another_sitecustomize(project, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "sitecustomize.py").write_text("import builtins\nbuiltins.OTHER_SITE = 'loaded'\n")
+    project.write({"app.py": "def f():\n    return OTHER_SITE\nprint(f())\n"}).hook()
+    r = project.run(["app.py"], env={"PYTHONPATH": project.boot + os.pathsep + str(other)})
+    assert r.stdout == "loaded\n", r.stderr
+    assert by_name(project.spans(), "f")[0]["attributes"]["cti.return"] == '"loaded"'
+
+
+def test_ids_survive_random_seed_and_redaction_and_event_cap(project):
+    project.write({"app.py": (
+        "import random\n\n"
+        "def login(user, password):\n    token = 'abc'\n    return len(token)\n\n"
+        "def busy(n):\n    total = 0\n    for i in range(n):\n        total += i\n    return total\n\n"
+        "for _ in range(3):\n    random.seed(0)\n    login('ann', 's3cret')\n"
+        "busy(1000000)\n")}).hook()
+    _, spans = project.both(["app.py"])
+    logins = by_name(spans, "login")
+    assert len({s["span_id"] for s in logins}) == 3 and len({s["trace_id"] for s in logins}) == 3
+    assert logins[0]["attributes"]["cti.arg.password"] == "[REDACTED]"
+    assert logins[0]["attributes"]["cti.arg.user"] == '"ann"'
+    assert events(logins[0], "cti.var") == [("token", "[REDACTED]", 4)]
+    busy = by_name(spans, "busy")[0]
+    assert len(busy["events"]) == 128 and busy["dropped_events_count"] == 2000001 - 127
+    assert events(busy, "cti.loop") == [("for", 9, 1000000)]
+
+
+def test_multiprocessing_fork_and_spawn(project):
+    prog = (
+        "import multiprocessing as mp\n\n"
+        "def square(x):\n    return x * x\n\n"
+        "def run(method):\n    pool = mp.get_context(method).Pool(2)\n    result = pool.map(square, [1, 2, 3])\n"
+        "    pool.close()\n    pool.join()\n    return result\n\n"
+        "if __name__ == '__main__':\n    print(run('fork'), run('spawn'))\n")
+    project.write({"app.py": prog, "worker.py": "def square(x):\n    return x * x\n"}).hook()
+    _, spans = project.both(["app.py"])
+    runs = by_name(spans, "run")
+    assert len(runs) == 2
+    squares = by_name(spans, "square")
+    # Forked workers inherit the instrumented __main__ and export their own spans when they exit
+    # (no duplicates of the parent's); spawned workers re-run __main__ through runpy, uninstrumented
+    # (a known limit), and so do workers killed by Pool.terminate() before their last flush.
+    assert len(squares) == 3 and len({s["span_id"] for s in spans}) == len(spans)
+    assert {s["trace_id"] for s in squares} == {runs[0]["trace_id"]}
+
+
+class _Collector(BaseHTTPRequestHandler):
+    bodies = []
+
+    def do_POST(self):
+        self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_otlp_http_export_and_receiver_down(project):
+    project.write({"app.py": "def f(x):\n    return x + 1\nprint(f(1))\n"}).hook()
+    server = HTTPServer(("127.0.0.1", 0), _Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = "http://127.0.0.1:%d" % server.server_port
+        r = project.run(["app.py"], env={"CTI_TRACES_FILE": "", "OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_SERVICE_NAME": "svc"})
+        assert r.returncode == 0 and r.stdout == "2\n" and r.stderr == ""
+    finally:
+        server.shutdown()
+    body = _Collector.bodies[0]["resourceSpans"][0]
+    assert {"key": "service.name", "value": {"stringValue": "svc"}} in body["resource"]["attributes"]
+    span = body["scopeSpans"][0]["spans"][0]
+    assert span["name"] == "f" and span["kind"] == 1 and span["status"] == {"code": 1}
+    assert {"key": "cti.return", "value": {"stringValue": "2"}} in span["attributes"]
+    # Nobody listening: the program is not slowed down or broken; one line at exit says what was lost.
+    start = time.time()
+    r = project.run(["app.py"], env={"CTI_TRACES_FILE": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert r.returncode == 0 and r.stdout == "2\n" and time.time() - start < 10
+    assert r.stderr.startswith("cti: dropped 1 spans: receiver http://127.0.0.1:9/v1/traces unreachable")
