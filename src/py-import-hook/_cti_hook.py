@@ -301,13 +301,15 @@ def install(boot_dir):
         return
     with open(os.path.join(boot_dir, "cti_boot.json"), encoding="utf-8") as f:
         boot = json.load(f)
+    import _cti_rt
+    _cti_rt.configure(boot)
+    if not _cti_rt._on:
+        return  # no exporter configured (or OTEL_SDK_DISABLED): the original code runs, at no cost
     hook = _Hook(boot)
     hook.dirs = {}
     hook.took = False
-    _hook = hook
-    import _cti_rt
-    _cti_rt.configure(boot)
     hook.rt = _cti_rt
+    _hook = hook
     sys.meta_path.insert(0, CtiFinder())
     main = sys.argv[0] if sys.argv else ""
     if main.endswith(".py") and hook.relpath(os.path.abspath(main)) is not None:

@@ -222,15 +222,26 @@ class module:
             return None
         try:
             cur = _current.get()
-            s = _Span()
             if cur is None:
-                s.trace = _bits(128) or 1
+                trace = _bits(128) or 1
+                if (trace & 0xFFFFFFFFFFFFFFFF) >= _cfg.bound:
+                    # A dropped trace: one marker is current while its root runs; the calls under
+                    # it get None and every probe returns at once.
+                    s = _Span()
+                    s.rec = False
+                    s.prev = None
+                    _current.set(s)
+                    return s
+                s = _Span()
+                s.trace = trace
                 s.parent = None
-                s.rec = (s.trace & 0xFFFFFFFFFFFFFFFF) < _cfg.bound
+            elif not cur.rec:
+                return None
             else:
+                s = _Span()
                 s.trace = cur.trace
                 s.parent = cur.sid
-                s.rec = cur.rec
+            s.rec = True
             s.sid = _bits(64) or 1
             s.prev = cur
             s.meta = meta
@@ -239,7 +250,7 @@ class module:
             s.events = s.loops = s.error = None
             s.dropped = 0
             attrs = s.attrs = {}
-            if s.rec and args:
+            if args:
                 for name, v in zip(meta[2], args):
                     attrs["cti.arg." + name] = _value(name, v)
             s.start = _now()
@@ -252,11 +263,11 @@ class module:
         if s is None:
             return
         try:
-            s.end = _now()
             if _current.get() is s:
                 _current.set(s.prev)
-            s.prev = None
             if s.rec and s.gen == _fork_gen:
+                s.end = _now()
+                s.prev = None
                 _exporter.add(s)
         except Exception:
             pass

@@ -56,14 +56,14 @@ class Project:
         assert p.returncode == 0, p.stderr
         return p
 
-    def run(self, args, python=None, hooked=True, env=None, cwd=None):
+    def run(self, args, python=None, hooked=True, env=None, cwd=None, timeout=120):
         e = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", ""), "PYTHONDONTWRITEBYTECODE": "1"}
         if hooked:
             e["PYTHONPATH"] = self.boot
             e["CTI_TRACES_FILE"] = self.traces
         e.update(env or {})
         return subprocess.run([python or sys.executable, *args], cwd=cwd or self.root, env=e, capture_output=True,
-                              text=True, timeout=120)
+                              text=True, timeout=timeout)
 
     def spans(self):
         if not os.path.exists(self.traces):
