@@ -199,3 +199,30 @@ def test_otlp_http_export_and_receiver_down(project):
     r = project.run(["app.py"], env={"CTI_TRACES_FILE": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
     assert r.returncode == 0 and r.stdout == "2\n" and time.time() - start < 10
     assert r.stderr.startswith("cti: dropped 1 spans: receiver http://127.0.0.1:9/v1/traces unreachable")
+
+
+def test_readme_python_section(tmp_path):
+    """The README's commands, on playground/python-sample."""
+    from conftest import CLI, NODE, REPO
+    sample = os.path.join(REPO, "playground", "python-sample")
+    boot = str(tmp_path / "cti-py")
+    p = subprocess.run([NODE, CLI, "py", "hook", "--root", sample, "--out", boot], capture_output=True, text=True)
+    assert p.returncode == 0 and "2 files (2 instrumented" in p.stderr, p.stderr
+    base = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1"}
+    plain = subprocess.run([sys.executable, os.path.join(sample, "app.py")], capture_output=True, text=True, env=base)
+    traces = str(tmp_path / "spans.jsonl")
+    hooked = subprocess.run([sys.executable, os.path.join(sample, "app.py")], capture_output=True, text=True,
+                            env=dict(base, PYTHONPATH=boot, CTI_TRACES_FILE=traces))
+    assert (hooked.stdout, hooked.stderr, hooked.returncode) == (plain.stdout, plain.stderr, 0)
+    with open(traces) as f:
+        spans = [json.loads(line) for line in f]
+    checkouts = by_name(spans, "checkout")
+    assert [s["status"]["code"] for s in checkouts] == ["OK", "ERROR"]
+    assert checkouts[0]["attributes"]["cti.return"] == "24"
+    assert checkouts[1]["status"]["message"] == "OutOfStock: pear"
+    total = by_name(spans, "Cart.total")[0]
+    assert total["parent_span_id"] == checkouts[0]["span_id"]
+    assert events(total, "cti.loop") == [("for", 19, 2)]
+    main = by_name(spans, "main")[0]
+    assert main["parent_span_id"] is None and checkouts[0]["parent_span_id"] == main["span_id"]
+    assert not glob.glob(os.path.join(sample, "**", "__pycache__"), recursive=True)
