@@ -88,6 +88,7 @@ class _Settings:
                          "process.pid": os.getpid()}
         self.resource.update(attrs)
         self.resource["service.name"] = service
+        self.resource_json = json.dumps(self.resource, ensure_ascii=False, separators=(",", ":"))
 
 
 _cfg = _Settings({})
@@ -155,7 +156,7 @@ def _preview(v, limit, depth=0):
             items.append(_preview(k, limit, 1) + ": " + _preview(item, limit, 1))
         return "{" + ", ".join(items) + "}"
     name = getattr(t, "__qualname__", "object")
-    if isinstance(v, BaseException):
+    if issubclass(t, BaseException):  # not isinstance: it may read v.__class__ (program code)
         args = v.args
         msg = args[0] if len(args) == 1 and type(args[0]) is str else ", ".join(_preview(a, limit, 1) for a in args[:3])
         return name + ": " + msg if msg else name
@@ -223,8 +224,13 @@ class module:
         try:
             cur = _current.get()
             if cur is None:
-                trace = _bits(128) or 1
-                if (trace & 0xFFFFFFFFFFFFFFFF) >= _cfg.bound:
+                outer = _otel_parent() if "opentelemetry.trace" in _modules else None
+                if outer is not None:
+                    trace, parent, sampled = outer
+                else:
+                    trace, parent = _bits(128) or 1, None
+                    sampled = (trace & 0xFFFFFFFFFFFFFFFF) < _cfg.bound
+                if not sampled:
                     # A dropped trace: one marker is current while its root runs; the calls under
                     # it get None and every probe returns at once.
                     s = _Span()
@@ -234,7 +240,7 @@ class module:
                     return s
                 s = _Span()
                 s.trace = trace
-                s.parent = None
+                s.parent = parent
             elif not cur.rec:
                 return None
             else:
@@ -273,7 +279,7 @@ class module:
             pass
 
     def fail(self, s, e):
-        if s is None or not s.rec or isinstance(e, (GeneratorExit, StopIteration, StopAsyncIteration)):
+        if s is None or not s.rec or issubclass(type(e), (GeneratorExit, StopIteration, StopAsyncIteration)):
             return
         try:
             kind = type(e).__qualname__
@@ -339,6 +345,21 @@ class module:
         return value
 
 
+_modules = sys.modules
+
+
+def _otel_parent():
+    """The application's current OpenTelemetry span (trace id, span id, sampled), when it has one:
+    a call with no cti parent then joins that trace under it. Never imports opentelemetry."""
+    try:
+        ctx = _modules["opentelemetry.trace"].get_current_span().get_span_context()
+        if ctx.is_valid:
+            return ctx.trace_id, ctx.span_id, bool(ctx.trace_flags & 1)
+    except Exception:
+        pass
+    return None
+
+
 def _stack(e):
     import traceback
     try:
@@ -365,6 +386,44 @@ def _span_dict(s):
         "status": {"code": "ERROR", "message": s.error} if s.error is not None else {"code": "OK"},
         "resource": _cfg.resource,
     }
+
+
+_js = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for a str, in C
+_heads = {}
+
+
+def _jv(v):
+    return _js(v) if type(v) is str else ("true" if v else "false") if type(v) is bool else str(v)
+
+
+def _span_line(s):
+    """One JSONL line, the same text as json.dumps(_span_dict(s)) but built directly (it is the
+    biggest part of a span's cost); what is constant per function is made once."""
+    key = (s.meta, s.path)
+    head = _heads.get(key)
+    if head is None:
+        meta = s.meta
+        name = _js(meta[0])
+        head = _heads[key] = (',"name":' + name,
+                              ',"attributes":{"code.function.name":%s,"code.file.path":%s,"code.line.number":%d,"cti.lang":"python"'
+                              % (name, _js(s.path), meta[1]))
+    if s.loops:
+        for a, n in s.loops.values():
+            a["cti.loop.iterations"] = n
+    out = ['{"trace_id":"%032x","span_id":"%016x","parent_span_id":%s' % (
+        s.trace, s.sid, "null" if s.parent is None else '"%016x"' % s.parent),
+        head[0], ',"start_time_unix_nano":"%d","end_time_unix_nano":"%d"' % (s.start, s.end), head[1]]
+    for k, v in s.attrs.items():
+        out.append(",%s:%s" % (_js(k), _js(v)))
+    out.append('},"events":[')
+    first = True
+    for n, t, a in s.events or ():
+        out.append('%s{"name":"%s","time_unix_nano":"%d","attributes":{%s}}' % (
+            "" if first else ",", n, t, ",".join("%s:%s" % (_js(k), _jv(v)) for k, v in a.items())))
+        first = False
+    out.append('],"dropped_events_count":%d,"status":%s,"resource":%s}\n' % (
+        s.dropped, '{"code":"OK"}' if s.error is None else '{"code":"ERROR","message":%s}' % _js(s.error), _cfg.resource_json))
+    return "".join(out)
 
 
 def _otlp_value(v):
@@ -461,14 +520,14 @@ class _Exporter:
                 except IndexError:
                     pass
                 try:
-                    self._write([_span_dict(s) for s in batch], timeout)
+                    self._write(batch, timeout)
                 except Exception as e:
                     self.dropped += len(batch)
                     self.reason = self.reason or repr(e)
 
     def _write(self, spans, timeout):
         if _cfg.file is not None:
-            data = "".join(json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n" for d in spans).encode()
+            data = "".join([_span_line(s) for s in spans]).encode("utf-8", "surrogatepass")
             fd = os.open(_cfg.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, data)
@@ -478,7 +537,7 @@ class _Exporter:
             import urllib.request
             headers = {"Content-Type": "application/json"}
             headers.update(_cfg.headers)
-            req = urllib.request.Request(_cfg.endpoint, data=_otlp_body(spans), headers=headers, method="POST")
+            req = urllib.request.Request(_cfg.endpoint, data=_otlp_body([_span_dict(s) for s in spans]), headers=headers, method="POST")
             try:
                 urllib.request.urlopen(req, timeout=timeout or _cfg.timeout).close()
             except Exception as e:
@@ -511,6 +570,7 @@ class _Exporter:
         self.exited = False
         self.dropped = 0
         _cfg.resource = dict(_cfg.resource, **{"process.pid": os.getpid()})
+        _cfg.resource_json = json.dumps(_cfg.resource, ensure_ascii=False, separators=(",", ":"))
         mp = sys.modules.get("multiprocessing.util")
         if mp is not None:
             # multiprocessing's children leave through os._exit (no atexit) after running its

@@ -226,3 +226,34 @@ def test_readme_python_section(tmp_path):
     main = by_name(spans, "main")[0]
     assert main["parent_span_id"] is None and checkouts[0]["parent_span_id"] == main["span_id"]
     assert not glob.glob(os.path.join(sample, "**", "__pycache__"), recursive=True)
+
+
+@pytest.fixture(scope="module")
+def otel_python(tmp_path_factory):
+    """A virtualenv with the OpenTelemetry SDK (pip-installed from PyPI)."""
+    venv = tmp_path_factory.mktemp("otel") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    p = subprocess.run([python, "-m", "pip", "install", "--quiet", "opentelemetry-sdk==1.45.2"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    return python
+
+
+def test_joins_the_applications_opentelemetry_trace(project, otel_python):
+    project.write({"app.py": (
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n\n"
+        "def work(n):\n    return n * 2\n\n"
+        "trace.set_tracer_provider(TracerProvider())\n"
+        "tracer = trace.get_tracer('app')\n"
+        "with tracer.start_as_current_span('request') as span:\n"
+        "    ctx = span.get_span_context()\n"
+        "    print(work(2), '%032x' % ctx.trace_id, '%016x' % ctx.span_id)\n"
+        "print(work(3))\n")}).hook()
+    r = project.run(["app.py"], python=otel_python)  # ids differ from run to run: no side-by-side here
+    assert r.returncode == 0, r.stderr
+    spans = project.spans()
+    _, trace_id, span_id = r.stdout.split("\n")[0].split()
+    inside, outside = by_name(spans, "work")
+    assert (inside["trace_id"], inside["parent_span_id"]) == (trace_id, span_id)
+    assert outside["parent_span_id"] is None and outside["trace_id"] != trace_id
