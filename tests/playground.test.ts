@@ -172,7 +172,13 @@ describe('playground/vite-app in Chromium', () => {
       const parentName = (s: SpanData) => (s.parent_span_id ? name(byId.get(s.parent_span_id)!) : null);
       // By start time; the page's clock ticks coarsely (Chromium: 100 µs), so siblings may start on the
       // same tick: then the export order (the order they ended in) decides (a stable sort).
-      const byStart = (a: SpanData, b: SpanData) => { const d = BigInt(a.start_time_unix_nano) - BigInt(b.start_time_unix_nano); return d < 0n ? -1 : d > 0n ? 1 : 0; };
+      // Chromium's clock has 100 µs steps: two short sibling calls can start on the same tick, so ties
+      // go to the one that ended first (the earlier of two sequential calls).
+      const at = (s: SpanData, k: 'start_time_unix_nano' | 'end_time_unix_nano') => BigInt(s[k]);
+      const byStart = (a: SpanData, b: SpanData) => {
+        const d = at(a, 'start_time_unix_nano') - at(b, 'start_time_unix_nano') || at(a, 'end_time_unix_nano') - at(b, 'end_time_unix_nano');
+        return d < 0n ? -1 : d > 0n ? 1 : 0;
+      };
       const childrenOf = (p: SpanData) => spans.filter((s) => s.parent_span_id === p.span_id).sort(byStart);
       const all = (n: string) => spans.filter((s) => name(s) === n).sort(byStart);
       const inTrace = (root: SpanData) => spans.filter((s) => s.trace_id === root.trace_id);
