@@ -12,13 +12,15 @@ import { callDetail, spanTree } from '../span-tree.js';
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SAMPLE = join(REPO, 'playground/node-sample');
 const PLAYGROUND = join(REPO, 'playground/vite-app');
+const PY_SAMPLE = join(REPO, 'playground/python-sample');
 const RUNTIME = fileURLToPath(new URL('../../runtime/node.js', import.meta.url));
 const NODE_SERVICE = 'cti-node-sample';
 const PLAYGROUND_SERVICE = 'cti-playground';
+const PY_SERVICE = 'cti-python-sample';
 
 /** The default port, or any free one when it is taken (another receiver already runs there). */
 async function serve(port: number, data: string): Promise<RunningServer> {
-  const options = { host: '127.0.0.1', data, root: REPO, sourceRoots: { [NODE_SERVICE]: SAMPLE, [PLAYGROUND_SERVICE]: PLAYGROUND } };
+  const options = { host: '127.0.0.1', data, root: REPO, sourceRoots: { [NODE_SERVICE]: SAMPLE, [PLAYGROUND_SERVICE]: PLAYGROUND, [PY_SERVICE]: PY_SAMPLE } };
   try {
     return await startServer({ ...options, port });
   } catch (e) {
@@ -27,22 +29,48 @@ async function serve(port: number, data: string): Promise<RunningServer> {
   }
 }
 
+/** Runs a sample program; its output goes to ours. Async: this process serves the receiver it posts to. */
+function runProgram(io: CliIo, command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d) => io.stdout.write(d));
+    child.stderr.on('data', (d) => io.stderr.write(d));
+    child.on('error', () => resolve(127));
+    child.on('close', (status) => resolve(status ?? 1));
+  });
+}
+
+/** The environment a sample runs in: spans to the embedded receiver only. */
+function sampleEnv(io: CliIo, url: string, service: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...io.env, OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_SERVICE_NAME: service };
+  delete env.CTI_TRACES_FILE;
+  delete env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  return env;
+}
+
+/** Runs a cti command with its output held back; shown only when it fails. */
+async function quietly(io: CliIo, args: string[], what: string): Promise<void> {
+  let text = '';
+  const sink = { write: (s: string | Uint8Array) => { text += String(s); return true; } } as unknown as NodeJS.WritableStream;
+  const code = await main(args, { ...io, stdout: sink, stderr: sink });
+  if (code !== 0) throw new CliError(`${what} failed (exit ${code}): ${text.trim()}`, 1);
+}
+
 /** Instruments the Node sample and runs it, its spans posted to the embedded receiver. */
 async function runNodeSample(io: CliIo, work: string, url: string): Promise<number> {
   const out = join(work, 'node-sample');
-  const quiet = { ...io, stdout: { write: () => true } as unknown as NodeJS.WritableStream };
-  const code = await main(['instrument', SAMPLE, '--out', out, '--root', SAMPLE, '--runtime', RUNTIME, '--no-cache'], quiet);
-  if (code !== 0) throw new CliError(`instrumenting the sample failed (exit ${code})`, 1);
+  await quietly(io, ['instrument', SAMPLE, '--out', out, '--root', SAMPLE, '--runtime', RUNTIME, '--no-cache'], 'instrumenting the Node sample');
   io.stdout.write(`\n== Node sample (${SAMPLE}), instrumented into ${out}\n$ OTEL_EXPORTER_OTLP_ENDPOINT=${url} node src/app.js\n`);
-  // Not spawnSync: this process serves the receiver the child posts to.
-  const child = spawn(process.execPath, ['--enable-source-maps', join(out, 'src/app.js')], {
-    cwd: out,
-    env: { ...io.env, CTI_TRACES_FILE: '', OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_SERVICE_NAME: NODE_SERVICE },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.on('data', (d) => io.stdout.write(d));
-  child.stderr.on('data', (d) => io.stderr.write(d));
-  return new Promise((resolve) => child.on('close', (status) => resolve(status ?? 1)));
+  return runProgram(io, process.execPath, ['--enable-source-maps', join(out, 'src/app.js')], out, sampleEnv(io, url, NODE_SERVICE));
+}
+
+/** The Python sample under the import hook (skipped without python3). */
+async function runPythonSample(io: CliIo, work: string, url: string): Promise<void> {
+  const hook = join(work, 'py-hook');
+  await quietly(io, ['py', 'hook', '--root', PY_SAMPLE, '--out', hook], 'preparing the Python hook');
+  io.stdout.write(`\n== Python sample (${PY_SAMPLE}), through the import hook in ${hook}\n$ PYTHONPATH=${hook} OTEL_EXPORTER_OTLP_ENDPOINT=${url} python3 app.py\n`);
+  const status = await runProgram(io, 'python3', ['app.py'], PY_SAMPLE, { ...sampleEnv(io, url, PY_SERVICE), PYTHONPATH: hook });
+  if (status === 127) io.stdout.write('(skipped: python3 is not installed)\n');
 }
 
 /** Builds the Vite playground with the plugin, to be served by the receiver at /playground/. */
@@ -88,12 +116,15 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
       try {
         io.stdout.write(`cti demo: receiver and viewer at ${server.url} (data in ${join(work, 'data')})\n`);
         const status = await runNodeSample(io, work, server.url);
+        await runPythonSample(io, work, server.url);
         const traces = server.store.traces({ service: NODE_SERVICE });
         if (!traces.length) throw new CliError(`the sample's spans did not arrive (exit ${status})`, 1);
         const spans = traces.flatMap((t) => server.store.trace(t.trace_id));
         const errors = traces.reduce((n, t) => n + t.error_count, 0);
         io.stdout.write(`\n${spans.length} spans in ${traces.length} trace(s), ${errors} ending in an error:\n\n`);
         io.stdout.write(`${spanTree(spans, { detail: (s) => `  ${callDetail(s)}` })}\n`);
+        const python = server.store.traces({ service: PY_SERVICE });
+        if (python.length) io.stdout.write(`\nPython sample: ${python.reduce((n, t) => n + t.span_count, 0)} spans in ${python.length} trace(s), ${python.reduce((n, t) => n + t.error_count, 0)} ending in an error.\n`);
         const site = await buildPlayground(io, work);
         if (site) {
           server.addStatic('/playground/', site);
