@@ -123,6 +123,19 @@ describe('the trace store', () => {
     expect(store.traces()[0]).toMatchObject({ root_name: 'main', span_count: 2, duration_ns: '5000000' });
     store.close();
   });
+  it('stays bounded: past maxSpans the oldest traces go, whole', () => {
+    const store = new TraceStore(':memory:', 10);
+    const trace = (t: number) => Array.from({ length: 3 }, (_, i) => span({
+      trace_id: t.toString(16).padStart(32, '0'), span_id: (t * 10 + i + 1).toString(16).padStart(16, '0'), parent_span_id: i ? (t * 10 + 1).toString(16).padStart(16, '0') : null,
+      start_time_unix_nano: String(1764000000000000000n + BigInt(t * 1000 + i)),
+    }));
+    for (let t = 1; t <= 5; t++) store.insert(trace(t));
+    // 15 spans > 10: the oldest traces are deleted down to 9 (90%): traces 3, 4, 5 remain.
+    expect(store.spanCount()).toBe(9);
+    expect(store.traces().map((t) => Number.parseInt(t.trace_id, 16))).toEqual([5, 4, 3]);
+    expect(store.trace((1).toString(16).padStart(32, '0'))).toEqual([]);
+    store.close();
+  });
 });
 
 describe('the HTTP API', () => {

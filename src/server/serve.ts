@@ -16,6 +16,8 @@ export interface ServeOptions {
   sourceRoots?: Record<string, string>;
   token?: string;
   maxBodyBytes?: number;
+  /** Bound of the store: past it the oldest traces are deleted. */
+  maxSpans?: number;
   onSpans?: (count: number, traceIds: Set<string>) => void;
 }
 
@@ -39,7 +41,7 @@ export function serveOptionsProblem(o: Pick<ServeOptions, 'host' | 'token'>): st
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const problem = serveOptionsProblem(o);
   if (problem) throw new Error(problem);
-  const store = new TraceStore(o.data);
+  const store = new TraceStore(o.data, o.maxSpans);
   const byService = new Map(Object.entries(o.sourceRoots ?? {}).map(([service, dir]) => [service, new SourceRoot(dir)]));
   // Static sites (the demo's playground) are added once built, while the server already runs.
   const statics: Record<string, SourceRoot> = {};

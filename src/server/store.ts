@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS traces (
 CREATE INDEX IF NOT EXISTS traces_start ON traces (start_ns DESC);
 `;
 
+/** The default bound of a store: about 2 GB of typical spans. */
+export const DEFAULT_MAX_SPANS = 1_000_000;
+
 const serviceOf = (s: SpanData) => String(s.resource['service.name'] ?? 'unknown_service');
 
 /** What one request adds to a trace's summary row. */
@@ -67,8 +70,14 @@ export class TraceStore {
   private readonly upsertTrace: Database.Statement;
   private readonly insertAll: (spans: SpanData[]) => Set<string>;
 
-  /** Opens (creating) the store in `dir`; `:memory:` for a throwaway one. */
-  constructor(dir: string) {
+  /** Spans stored now (kept in step with inserts and pruning, so the limit costs no query). */
+  private stored: number;
+
+  /**
+   * Opens (creating) the store in `dir`; `:memory:` for a throwaway one. Past `maxSpans` the
+   * oldest traces are deleted, whole, down to 90% of it: the store's size stays bounded.
+   */
+  constructor(dir: string, readonly maxSpans = DEFAULT_MAX_SPANS) {
     let file = dir;
     if (dir !== ':memory:') {
       mkdirSync(dir, { recursive: true });
@@ -77,6 +86,7 @@ export class TraceStore {
     this.db = new Database(file);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
+    this.stored = Number((this.db.prepare('SELECT COUNT(*) AS n FROM spans').get() as { n: number }).n);
     this.insertSpan = this.db.prepare('INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, start_ns, data) VALUES (?, ?, ?, ?, ?, ?)');
     // The first spans of a trace create its row; later ones widen its time range and add to its
     // counts. The root (no parent) names the trace; until it arrives, the earliest span does.
@@ -119,9 +129,31 @@ export class TraceStore {
         d.spans++;
         if (s.status.code === 'ERROR') d.errors++;
       }
-      for (const [trace, d] of changed) this.upsertTrace.run(trace, d.rootName, d.rootService, d.firstName, d.firstService, d.start, d.end, d.spans, d.errors);
+      for (const [trace, d] of changed) {
+        this.upsertTrace.run(trace, d.rootName, d.rootService, d.firstName, d.firstService, d.start, d.end, d.spans, d.errors);
+        this.stored += d.spans;
+      }
+      if (this.stored > this.maxSpans) this.prune();
       return new Set(changed.keys());
     }) as (spans: SpanData[]) => Set<string>;
+  }
+
+  /** Deletes the oldest traces until the store holds at most 90% of maxSpans. */
+  private prune(): void {
+    const target = Math.floor(this.maxSpans * 0.9);
+    const oldest = this.db.prepare('SELECT trace_id, span_count FROM traces ORDER BY start_ns LIMIT 1000');
+    const dropSpans = this.db.prepare('DELETE FROM spans WHERE trace_id = ?');
+    const dropTrace = this.db.prepare('DELETE FROM traces WHERE trace_id = ?');
+    while (this.stored > target) {
+      const rows = oldest.all() as Array<{ trace_id: string; span_count: number }>;
+      if (!rows.length) break;
+      for (const r of rows) {
+        if (this.stored <= target) break;
+        dropSpans.run(r.trace_id);
+        dropTrace.run(r.trace_id);
+        this.stored -= Number(r.span_count);
+      }
+    }
   }
 
   /** Stores spans (duplicates of stored ones are ignored); returns the ids of the traces that changed. */
@@ -173,7 +205,7 @@ export class TraceStore {
   }
 
   spanCount(): number {
-    return Number((this.db.prepare('SELECT COUNT(*) AS n FROM spans').get() as { n: number }).n);
+    return this.stored;
   }
 
   traceCount(): number {
