@@ -123,6 +123,7 @@ describe('the trace store', () => {
     expect(store.traces()[0]).toMatchObject({ root_name: 'main', span_count: 2, duration_ns: '5000000' });
     store.close();
   });
+
   it('stays bounded: past maxSpans the oldest traces go, whole', () => {
     const store = new TraceStore(':memory:', 10);
     const trace = (t: number) => Array.from({ length: 3 }, (_, i) => span({
