@@ -6,9 +6,11 @@
 // our exporters send them (JSON, and protobuf in a second pass on a fresh store), `concurrency`
 // requests in flight, and counts the stored spans afterwards (no span may be lost). Then one
 // trace of 10,000 spans is posted and `GET /api/traces/<id>` and `GET /api/traces` are timed.
+// The server's CPU time is read from /proc: spans per server CPU-second is the figure that holds
+// on a loaded machine, where wall-clock throughput only shows the share of a core it got.
 // Writes bench/serve/results.json.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -61,7 +63,13 @@ async function startServe() {
     await new Promise((r) => setTimeout(r, 50));
   }
   const url = /viewer at (http:\/\/\S+)\//.exec(out)[1];
-  return { url, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.on('close', r)); rmSync(data, { recursive: true, force: true }); } };
+  return { url, cpuSeconds: () => cpuSeconds(child.pid), stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.on('close', r)); rmSync(data, { recursive: true, force: true }); } };
+}
+
+/** CPU seconds (user + system) a process has used so far: /proc/<pid>/stat, in clock ticks of 10 ms. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function ingest(encoding) {
@@ -75,6 +83,7 @@ async function ingest(encoding) {
   const type = encoding === 'json' ? 'application/json' : 'application/x-protobuf';
   let next = 0;
   let failed = 0;
+  const cpu0 = server.cpuSeconds();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (next < bodies.length) {
@@ -85,9 +94,10 @@ async function ingest(encoding) {
     }
   }));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = server.cpuSeconds() - cpu0;
   const stats = await (await fetch(`${server.url}/api/stats`)).json();
   await server.stop();
-  return { encoding, spans: TOTAL, batch: BATCH, concurrency: CONCURRENCY, bodyBytesAvg: Math.round(bodies.reduce((a, b) => a + b.length, 0) / bodies.length), failedRequests: failed, spansStored: stats.spans, tracesStored: stats.traces, seconds: round(seconds, 3), spansPerSecond: Math.round(TOTAL / seconds) };
+  return { encoding, spans: TOTAL, batch: BATCH, concurrency: CONCURRENCY, bodyBytesAvg: Math.round(bodies.reduce((a, b) => a + b.length, 0) / bodies.length), failedRequests: failed, spansStored: stats.spans, tracesStored: stats.traces, seconds: round(seconds, 3), spansPerSecond: Math.round(TOTAL / seconds), serverCpuSeconds: round(cpu, 2), spansPerServerCpuSecond: Math.round(TOTAL / cpu) };
 }
 
 async function queries() {

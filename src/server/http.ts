@@ -131,8 +131,10 @@ export function createTraceServer(options: TraceServerOptions): TraceServer {
     if (path === '/api/traces') return json(res, 200, { traces: store.traces(traceQuery(url.searchParams)) });
     const one = /^\/api\/traces\/([0-9a-fA-F]{32})$/.exec(path);
     if (one) {
-      const spans = store.trace(one[1]!);
-      return spans.length ? json(res, 200, { spans }) : json(res, 404, { error: `trace ${one[1]} not found` });
+      const lines = store.traceLines(one[1]!);
+      if (!lines.length) return json(res, 404, { error: `trace ${one[1]} not found` });
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(`{"spans":[${lines.join(',')}]}`);
+      return;
     }
     if (path === '/api/services') return json(res, 200, { services: store.services() });
     if (path === '/api/stats') return json(res, 200, { spans: store.spanCount(), traces: store.traceCount(), received: stats.spans, refused: stats.refused });

@@ -195,8 +195,13 @@ export class TraceStore {
 
   /** The spans of one trace, by start time; empty when unknown. */
   trace(traceId: string): SpanData[] {
-    const rows = this.db.prepare('SELECT data FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id').all(traceId.toLowerCase()) as Array<{ data: string }>;
-    return rows.map((r) => JSON.parse(r.data) as SpanData);
+    return this.traceLines(traceId).map((line) => JSON.parse(line) as SpanData);
+  }
+
+  /** The same spans as their stored JSON lines (the API sends them without parsing them again). */
+  traceLines(traceId: string): string[] {
+    const rows = this.db.prepare('SELECT data FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id').raw(true).all(traceId.toLowerCase()) as Array<[string]>;
+    return rows.map((r) => r[0]);
   }
 
   services(): string[] {
