@@ -46,7 +46,7 @@ export const unplugin: UnpluginInstance<CtiPluginOptions | undefined, false> = c
     enforce: 'pre',
     resolveId: {
       filter: { id: resolveIds },
-      handler(id, importer) {
+      handler(id) {
         if (id === CONFIG_SPECIFIER) return VIRTUAL_CONFIG;
         if (id !== t.runtime) return null;
         // Node: loaded by Node from the installed package at run time (it finds its own files
