@@ -27,8 +27,6 @@ export interface TraceServerOptions {
   /** Bearer token every route requires (also accepted as `?token=` for the viewer and its event stream). */
   token?: string;
   maxBodyBytes?: number;
-  /** Called after spans were stored (for the demo's summary). */
-  onSpans?: (count: number, traceIds: Set<string>) => void;
 }
 
 export interface TraceServer {
@@ -111,7 +109,6 @@ export function createTraceServer(options: TraceServerOptions): TraceServer {
         const event = `event: traces\ndata: ${JSON.stringify({ trace_ids: [...touched] })}\n\n`;
         for (const client of live) client.write(event);
       }
-      options.onSpans?.(spans.length, touched);
       // The OTLP success response: an empty ExportTraceServiceResponse in the request's encoding.
       if ((req.headers['content-type'] ?? '').includes('protobuf')) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       else json(res, 200, {});

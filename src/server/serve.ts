@@ -18,7 +18,6 @@ export interface ServeOptions {
   maxBodyBytes?: number;
   /** Bound of the store: past it the oldest traces are deleted. */
   maxSpans?: number;
-  onSpans?: (count: number, traceIds: Set<string>) => void;
 }
 
 export interface RunningServer extends TraceServer {
@@ -45,7 +44,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const byService = new Map(Object.entries(o.sourceRoots ?? {}).map(([service, dir]) => [service, new SourceRoot(dir)]));
   // Static sites (the demo's playground) are added once built, while the server already runs.
   const statics: Record<string, SourceRoot> = {};
-  const t = createTraceServer({ store, sources: { root: new SourceRoot(o.root), byService }, statics, token: o.token, maxBodyBytes: o.maxBodyBytes, onSpans: o.onSpans });
+  const t = createTraceServer({ store, sources: { root: new SourceRoot(o.root), byService }, statics, token: o.token, maxBodyBytes: o.maxBodyBytes });
   try {
     await new Promise<void>((resolve, reject) => {
       t.server.once('error', reject);
