@@ -31,7 +31,7 @@ export interface TraceServerOptions {
 
 export interface TraceServer {
   server: Server;
-  /** Spans stored since start, and requests refused. */
+  /** Spans received since start (retried duplicates included), and requests refused. */
   stats: { spans: number; refused: number };
 }
 
