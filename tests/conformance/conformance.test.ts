@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { SpanData } from '../../src/runtime/span-data.js';
 import { runBoth } from '../helpers/run-both.js';
 import { runBothPy } from '../helpers/run-both-py.js';
+import { buildBoth, runTraced, tmpDir } from '../helpers/go.js';
+import { join } from 'node:path';
 
 interface Expected {
   name: string;
@@ -40,6 +42,21 @@ const LANGUAGES: { lang: string; file: string; definition: (name: string) => Reg
     // The spec's kinds are JavaScript's; Python's own names for the same branches.
     branchKinds: { elif: 'else if' },
   },
+  {
+    lang: 'go',
+    file: 'program.go',
+    definition: (name) => new RegExp(`^func ${name}\\(`),
+    run: async (source) => {
+      const dir = tmpDir('conformance');
+      writeFileSync(join(dir, 'go.mod'), 'module example.com/conformance\n\ngo 1.21\n');
+      writeFileSync(join(dir, 'main.go'), source);
+      const bins = buildBoth(dir);
+      const plain = runTraced(bins.plain);
+      const run = runTraced(bins.instrumented);
+      const spans = run.spans.map((s) => ({ ...s, name: s.name.replace(/^main\./, '') }));
+      return { spans, same: () => expect({ ...run, spans: [] }).toEqual({ ...plain, spans: [] }) };
+    },
+  },
 ];
 
 function check(expected: Expected[], actual: SpanData[], all: SpanData[], lines: string[], def: (n: string) => RegExp, path: string, kinds: Record<string, string> = {}) {
@@ -65,7 +82,7 @@ function check(expected: Expected[], actual: SpanData[], all: SpanData[], lines:
 
 describe('conformance: the same span tree in every language', () => {
   for (const language of LANGUAGES) {
-    it(language.lang, async () => {
+    it(language.lang, { timeout: 600_000 }, async () => {
       const source = readFileSync(new URL(`programs/${language.file}`, import.meta.url), 'utf8');
       const { spans, same } = await language.run(source);
       same();

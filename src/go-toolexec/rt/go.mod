@@ -1,0 +1,3 @@
+module cti.dev/rt
+
+go 1.21

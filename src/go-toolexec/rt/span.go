@@ -1,0 +1,327 @@
+// Package rt is the telemetry runtime that cti-go links into instrumented Go programs.
+// It is standard-library only and is never imported by hand: cti-go adds the import while
+// compiling. The contract it implements is docs/telemetry.md.
+package rt
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Site is the static description of one instrumented function (one per function, generated).
+type Site struct {
+	Name string
+	File string
+	Line int
+	// Main marks main.main: when it ends the process is about to exit, so everything is flushed.
+	Main bool
+}
+
+type attr struct {
+	key    string
+	str    string
+	num    int
+	isNum  bool
+	isTrue bool // the JSON literal true
+}
+
+type event struct {
+	name  string
+	time  int64
+	attrs []attr
+	// loop events are finalised (iteration count) when the span ends.
+	loopIters int
+	isLoop    bool
+}
+
+// Span is one call of an instrumented function. A nil *Span (runtime disabled) ignores every call.
+type Span struct {
+	site                      *Site
+	g                         *gstate
+	parent                    *Span // the enclosing instrumented call on the same goroutine (nil at a goroutine's root)
+	traceID                   [16]byte
+	spanID                    [8]byte
+	parentID                  [8]byte
+	hasParent                 bool
+	rec                       bool // sampled: recorded and exported
+	start                     int64
+	end                       int64
+	attrs                     []attr
+	events                    []event
+	dropped                   int
+	loops                     []loopRef
+	status                    string // "" = OK, else the ERROR message
+	goexit                    bool
+	panicking                 bool
+	checked                   bool // Returned looked at the stack already
+	excType, excMsg, excStack string
+}
+
+type loopRef struct{ id, idx int }
+
+// gstate is the per-goroutine stack of running spans, keyed by goroutine id.
+type gstate struct {
+	id  uint64
+	top atomic.Pointer[Span] // read by goroutines this one starts (spawner)
+	// panicked holds spans that ended by a panic on this goroutine whose value is not known
+	// yet: a recover() in instrumented code tells it (Recovered), else they go out as they are.
+	panicked []*Span
+}
+
+var goroutines sync.Map // uint64 -> *gstate
+
+// Enter starts the span of a call. It returns nil when telemetry is off.
+func Enter(site *Site) *Span {
+	if !enabled() {
+		return nil
+	}
+	id := goid()
+	var g *gstate
+	if v, ok := goroutines.Load(id); ok {
+		g = v.(*gstate)
+	} else {
+		g = &gstate{id: id}
+		goroutines.Store(id, g)
+	}
+	parent := g.top.Load()
+	s := &Span{site: site, g: g, parent: parent, start: now()}
+	if parent == nil {
+		parent = spawner()
+	}
+	if parent != nil {
+		s.traceID = parent.traceID
+		s.parentID = parent.spanID
+		s.hasParent = true
+		s.rec = parent.rec
+	} else {
+		s.traceID = newTraceID()
+		s.rec = sampleRoot(s.traceID)
+	}
+	s.spanID = newSpanID()
+	g.top.Store(s)
+	return s
+}
+
+// spawner is the span running in the goroutine that started the current one (read from the
+// "created by … in goroutine N" line of this goroutine's stack), or nil.
+func spawner() *Span {
+	buf := make([]byte, 8192)
+	buf = buf[:runtime.Stack(buf, false)]
+	i := strings.LastIndex(string(buf), " in goroutine ")
+	if i < 0 {
+		return nil
+	}
+	var n uint64
+	for _, c := range buf[i+len(" in goroutine "):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if v, ok := goroutines.Load(n); ok {
+		return v.(*gstate).top.Load()
+	}
+	return nil
+}
+
+func now() int64 { return time.Now().UnixNano() }
+
+// full counts an event that does not fit (the last slot is kept for the exception event).
+func (s *Span) full() bool {
+	if len(s.events) >= eventLimit-1 {
+		s.dropped++
+		return true
+	}
+	return false
+}
+
+func (s *Span) addEvent(e event) int {
+	if s.full() {
+		return -1
+	}
+	s.events = append(s.events, e)
+	return len(s.events) - 1
+}
+
+// Arg records a parameter's value at entry.
+func (s *Span) Arg(name string, v any) {
+	if s == nil || !s.rec {
+		return
+	}
+	s.attrs = append(s.attrs, attr{key: "cti.arg." + name, str: preview(v)})
+}
+
+// ArgRedacted records a parameter whose name looks secret; its value is never read.
+func (s *Span) ArgRedacted(name string) {
+	if s == nil || !s.rec {
+		return
+	}
+	s.attrs = append(s.attrs, attr{key: "cti.arg." + name, str: "[REDACTED]"})
+}
+
+// Var records that a variable got a value.
+func (s *Span) Var(name string, line int, v any) {
+	if s == nil || !s.rec || s.full() {
+		return
+	}
+	s.events = append(s.events, event{name: "cti.var", time: now(), attrs: []attr{{key: "cti.var.name", str: name}, {key: "cti.var.value", str: preview(v)}, {key: "code.line.number", num: line, isNum: true}}})
+}
+
+// VarRedacted records an assignment to a variable whose name looks secret.
+func (s *Span) VarRedacted(name string, line int) {
+	if s == nil || !s.rec || s.full() {
+		return
+	}
+	s.events = append(s.events, event{name: "cti.var", time: now(), attrs: []attr{{key: "cti.var.name", str: name}, {key: "cti.var.value", str: "[REDACTED]"}, {key: "code.line.number", num: line, isNum: true}}})
+}
+
+// Branch records a taken branch.
+func (s *Span) Branch(kind string, line int) {
+	if s == nil || !s.rec || s.full() {
+		return
+	}
+	s.events = append(s.events, event{name: "cti.branch", time: now(), attrs: []attr{{key: "cti.branch.kind", str: kind}, {key: "code.line.number", num: line, isNum: true}}})
+}
+
+// Iter counts one iteration of loop id (unique within the function): one event per loop
+// per call, its count filled in when the span ends. Constant memory however long the loop.
+func (s *Span) Iter(id int, kind string, line int) {
+	if s == nil || !s.rec {
+		return
+	}
+	for i := range s.loops {
+		if s.loops[i].id == id {
+			if idx := s.loops[i].idx; idx >= 0 {
+				s.events[idx].loopIters++
+			}
+			return
+		}
+	}
+	idx := s.addEvent(event{name: "cti.loop", time: now(), isLoop: true, loopIters: 1, attrs: []attr{{key: "cti.loop.kind", str: kind}, {key: "code.line.number", num: line, isNum: true}}})
+	s.loops = append(s.loops, loopRef{id: id, idx: idx})
+}
+
+// Return records the function's results (all but a trailing error) when it returns normally.
+// Several results are shown comma-separated.
+func (s *Span) Return(vs ...any) {
+	if s == nil || !s.rec {
+		return
+	}
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = preview(v)
+	}
+	s.attrs = append(s.attrs, attr{key: "cti.return", str: truncate(strings.Join(parts, ", "), valueLimit)})
+}
+
+// Error records the trailing error result: a non-nil error makes the span ERROR and adds an
+// exception event (calling its Error method, the one place the runtime runs program code).
+func (s *Span) Error(err error) {
+	if s == nil || err == nil {
+		return
+	}
+	s.status = typeName(err) + ": " + errorText(err)
+	s.excType, s.excMsg = typeName(err), errorText(err)
+}
+
+// Returned tells, in the deferred call, whether the function is returning normally: it reached
+// a return statement (returned) or a deferred recover() of its own stopped a panic. Otherwise
+// it is panicking or its goroutine exits (runtime.Goexit); the frames on the stack tell which,
+// never recover(), so a panic propagates untouched.
+func (s *Span) Returned(returned bool) bool {
+	if s == nil {
+		return false
+	}
+	if !returned && !s.checked {
+		s.checked = true
+		switch unwinding() {
+		case "panic":
+			s.panicking = true
+			s.status = "panic: panic (value not observed by instrumented code)"
+			s.excType, s.excMsg = "panic", "panic (value not observed by instrumented code)"
+			s.excStack = stack()
+		case "goexit":
+			s.goexit = true
+		}
+	}
+	return !s.panicking && !s.goexit
+}
+
+// End finishes the span (see Returned for the argument).
+func (s *Span) End(returned bool) {
+	if s == nil {
+		return
+	}
+	s.Returned(returned)
+	s.end = now()
+	g := s.g
+	g.top.Store(s.parent)
+	if s.panicking {
+		g.panicked = append(g.panicked, s)
+	} else {
+		finishPending(g)
+		export(s)
+	}
+	if s.parent == nil {
+		goroutines.Delete(g.id)
+		finishPending(g)
+		// A goroutine's outermost call ended: flush (there is no exit hook to rely on, and a
+		// panic here is likely about to kill the process).
+		flushIfDue(true)
+	} else if s.site.Main {
+		flushIfDue(true)
+	}
+}
+
+// finishPending exports the spans that ended by a panic whose value nobody showed us.
+func finishPending(g *gstate) {
+	for _, p := range g.panicked {
+		export(p)
+	}
+	g.panicked = g.panicked[:0]
+}
+
+// Recovered wraps recover() in instrumented code: it gives the spans the panic ended their value.
+func Recovered(v any) any {
+	if v == nil || !enabled() {
+		return v
+	}
+	if g, ok := goroutines.Load(goid()); ok {
+		st := g.(*gstate)
+		for _, p := range st.panicked {
+			p.excType, p.excMsg = panicText(v)
+			p.status = p.excType + ": " + p.excMsg
+			export(p)
+		}
+		st.panicked = st.panicked[:0]
+	}
+	return v
+}
+
+// unwinding tells why a deferred call runs when the function did not return: "panic",
+// "goexit", or "" (a deferred recover() stopped a panic and the function returns normally).
+func unwinding() string {
+	var pcs [64]uintptr
+	n := runtime.Callers(3, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		switch f.Function {
+		case "runtime.gopanic":
+			return "panic"
+		case "runtime.Goexit":
+			return "goexit"
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+func stack() string {
+	buf := make([]byte, 4096)
+	return string(buf[:runtime.Stack(buf, false)])
+}

@@ -1,0 +1,3 @@
+module cti.dev/shim
+
+go 1.21

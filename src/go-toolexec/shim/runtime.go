@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+const runtimeImport = "cti.dev/rt"
+
+// runtimePackages returns the importcfg lines of the runtime (first) and of its dependencies,
+// built by a nested `go list -export -deps` with the build's compile-affecting flags, once per
+// build ($WORK) and under a file lock (compiles run in parallel).
+func runtimePackages(tool, work string) ([]string, error) {
+	cache := filepath.Join(work, "cti-runtime.importcfg")
+	if lines, ok := readLines(cache); ok {
+		return lines, nil
+	}
+	lock, err := os.OpenFile(filepath.Join(work, "cti-runtime.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, err
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	if lines, ok := readLines(cache); ok {
+		return lines, nil
+	}
+	args := append([]string{"list", "-export", "-deps", "-f", "{{if .Export}}packagefile {{.ImportPath}}={{.Export}}{{end}}"}, buildFlags()...)
+	cmd := exec.Command(goBinary(tool), append(args, ".")...)
+	cmd.Dir = filepath.Join(home, "src", "go-toolexec", "rt")
+	cmd.Env = nestedEnv()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("building the runtime (go %s): %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if strings.HasPrefix(l, "packagefile "+runtimeImport+"=") {
+			lines = append([]string{l}, lines...)
+		} else if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "packagefile "+runtimeImport+"=") {
+		return nil, fmt.Errorf("building the runtime: go list gave no export file for %s", runtimeImport)
+	}
+	tmp := cache + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	return lines, os.Rename(tmp, cache)
+}
+
+func readLines(path string) ([]string, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	return strings.Split(strings.TrimSpace(string(data)), "\n"), true
+}
+
+// nestedEnv is our environment for the nested go command: GOFLAGS without -toolexec (no
+// recursion) and without -mod/-modfile (they name the user's module), workspace mode off.
+func nestedEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GOFLAGS=") {
+			var keep []string
+			for _, f := range strings.Fields(kv[len("GOFLAGS="):]) {
+				if !strings.HasPrefix(f, "-toolexec") && !strings.HasPrefix(f, "--toolexec") && !strings.HasPrefix(f, "-mod") && !strings.HasPrefix(f, "--mod") {
+					keep = append(keep, f)
+				}
+			}
+			kv = "GOFLAGS=" + strings.Join(keep, " ")
+		}
+		if strings.HasPrefix(kv, "GOWORK=") || strings.HasPrefix(kv, "GOTOOLCHAIN=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GOWORK=off", "GOTOOLCHAIN=local")
+}
+
+// buildFlags are the flags of the go command running us that change how every package
+// (hence the runtime and its standard-library dependencies) is compiled.
+func buildFlags() []string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(os.Getppid()) + "/cmdline")
+	if err != nil {
+		return nil
+	}
+	argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+	var flags []string
+	for i := 1; i < len(argv); i++ {
+		a := strings.Replace(argv[i], "--", "-", 1)
+		name, value, hasValue := strings.Cut(a, "=")
+		switch name {
+		case "-race", "-msan", "-asan", "-trimpath":
+			if !hasValue || value == "true" {
+				flags = append(flags, name)
+			}
+		case "-tags", "-gcflags", "-asmflags":
+			if !hasValue && i+1 < len(argv) {
+				i++
+				value = argv[i]
+			}
+			// Per-package -gcflags apply to the command-line packages only: forward only all=.
+			if (name == "-gcflags" || name == "-asmflags") && !strings.HasPrefix(value, "all=") {
+				continue
+			}
+			flags = append(flags, name+"="+value)
+		}
+	}
+	return flags
+}

@@ -1,0 +1,123 @@
+/**
+ * Go: `go build -toolexec bin/cti-go` on fixture modules (tests/fixtures/go/), with the real Go
+ * toolchain. Each program runs plain and instrumented: same output, exit code and crash stack
+ * lines; then the spans are checked against docs/telemetry.md.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SpanData } from '../src/runtime/span-data.js';
+import { REPO } from './helpers/run-both.js';
+import { buildBoth, normalizeCrash, runTraced } from './helpers/go.js';
+
+const FIXTURES = join(REPO, 'tests/fixtures/go');
+const GO_TIMEOUT = 600_000; // the first instrumented build compiles the standard library again
+
+const byName = (spans: SpanData[], name: string) => spans.filter((s) => s.name === name);
+const one = (spans: SpanData[], name: string) => {
+  const found = byName(spans, name);
+  expect(found.map((s) => s.name), name).toEqual([name]);
+  return found[0]!;
+};
+const parentOf = (spans: SpanData[], s: SpanData) => spans.find((p) => p.span_id === s.parent_span_id);
+const events = (s: SpanData, name: string) => s.events.filter((e) => e.name === name).map((e) => e.attributes);
+
+describe('go: basics fixture', () => {
+  let bins: { plain: string; instrumented: string };
+  beforeAll(() => {
+    bins = buildBoth(join(FIXTURES, 'basics'));
+  }, GO_TIMEOUT);
+
+  it('prints the same and records every call with its original line, arguments and results', () => {
+    const plain = runTraced(bins.plain);
+    const run = runTraced(bins.instrumented);
+    expect(run.stdout).toBe(plain.stdout);
+    expect(run.stderr).toBe(plain.stderr);
+    expect(run.status).toBe(0);
+    const { spans } = run;
+    expect(plain.spans).toEqual([]);
+
+    const main = one(spans, 'main.main');
+    expect(main.parent_span_id).toBeNull();
+    expect(main.attributes).toMatchObject({ 'code.file.path': 'main.go', 'code.line.number': 138, 'cti.lang': 'go' });
+    expect(one(spans, 'main.init').parent_span_id).toBeNull();
+
+    // Generics, methods on generic types, closures named like the Go runtime names them.
+    const map = one(spans, 'main.Map');
+    expect(map.attributes).toMatchObject({ 'code.line.number': 21, 'cti.arg.xs': '[1, 2, 3]', 'cti.return': '["10", "20", "30"]' });
+    expect(events(map, 'cti.loop')).toEqual([{ 'cti.loop.kind': 'for-range', 'code.line.number': 23, 'cti.loop.iterations': 3 }]);
+    const closures = byName(spans, 'main.main.func1');
+    expect(closures.map((s) => s.attributes['cti.arg.x'])).toEqual(['1', '2', '3']);
+    for (const c of closures) expect(c.parent_span_id).toBe(map.span_id);
+    expect(byName(spans, 'main.(*Stack[...]).Push').map((s) => s.attributes['code.line.number'])).toEqual([32, 32]);
+    expect(one(spans, 'main.(*Stack[...]).Pop').attributes['cti.return']).toBe('"b", true');
+
+    // Several results; a named result set by a deferred recover; one changed by defer after return.
+    expect(one(spans, 'main.divmod').attributes['cti.return']).toBe('3, 1');
+    const [failed, fine] = byName(spans, 'main.safeDiv');
+    expect(failed!.status).toEqual({ code: 'ERROR', message: '*errors.errorString: recovered: runtime error: integer divide by zero' });
+    expect(events(failed!, 'exception')).toMatchObject([{ 'exception.message': 'recovered: runtime error: integer divide by zero' }]);
+    expect(failed!.attributes['cti.return']).toBe('0');
+    expect(fine!.status).toEqual({ code: 'OK' });
+    expect(fine!.attributes['cti.return']).toBe('2');
+    expect(one(spans, 'main.doubled').attributes['cti.return']).toBe('6');
+
+    // Labels, goto, type switches.
+    expect(one(spans, 'main.find').attributes['cti.return']).toBe('1, 1');
+    expect(events(one(spans, 'main.countdown'), 'cti.branch')).toHaveLength(3);
+    expect(byName(spans, 'main.kind').map((s) => events(s, 'cti.branch')[0]!['cti.branch.kind'])).toEqual(['type case', 'type case', 'default']);
+
+    // Bounded: a million iterations give one loop event and at most 128 events per span.
+    const busy = one(spans, 'main.busy');
+    expect(events(busy, 'cti.loop')).toEqual([{ 'cti.loop.kind': 'for', 'code.line.number': 106, 'cti.loop.iterations': 1_000_000 }]);
+    expect(busy.events.length).toBeLessThanOrEqual(128);
+    expect(busy.events.length + busy.dropped_events_count).toBe(1 + 1 + 1_000_000); // acc := 0, the loop, acc += …
+    const depth = byName(spans, 'main.depth');
+    expect(depth).toHaveLength(10_001);
+
+    // Redaction: the value of a secret-looking parameter is never read.
+    expect(one(spans, 'main.login').attributes['cti.arg.password']).toBe('[REDACTED]');
+
+    // Goroutines: the spawning function is the parent; runtime.Goexit is told apart from a panic.
+    const workers = byName(spans, 'main.worker');
+    expect(workers).toHaveLength(3);
+    for (const w of workers) {
+      expect(w.parent_span_id).toBe(main.span_id);
+      expect(w.trace_id).toBe(main.trace_id);
+    }
+    const quitter = one(spans, 'main.quitter');
+    expect(quitter.status).toEqual({ code: 'OK' });
+    expect(quitter.attributes['cti.goexit']).toBe(true);
+    expect(parentOf(spans, one(spans, 'main.quitter.func1'))?.name).toBe('main.quitter');
+  });
+
+  it('crashes exactly like the plain build and still exports the spans', () => {
+    const plain = runTraced(bins.plain, ['crash']);
+    const run = runTraced(bins.instrumented, ['crash']);
+    expect(plain.status).toBe(2);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe(plain.stdout);
+    expect(plain.stderr).toContain('main.go:135');
+    expect(normalizeCrash(run.stderr)).toBe(normalizeCrash(plain.stderr));
+    const crash = one(run.spans, 'main.crash');
+    expect(crash.status.code).toBe('ERROR');
+    expect(events(crash, 'exception')[0]!['exception.stacktrace']).toContain('main.go:135');
+    expect(one(run.spans, 'main.main').status.code).toBe('ERROR');
+  });
+
+  it('flushes on os.Exit and marks the calls still running as unfinished', () => {
+    const plain = runTraced(bins.plain, ['exit']);
+    const run = runTraced(bins.instrumented, ['exit']);
+    expect(run.status).toBe(3);
+    expect(plain.status).toBe(3);
+    expect(run.stdout).toBe(plain.stdout);
+    const main = one(run.spans, 'main.main');
+    expect(main.attributes['cti.unfinished']).toBe(true);
+    expect(byName(run.spans, 'main.worker')).toHaveLength(3);
+  });
+
+  it('records nothing and behaves the same with OTEL_SDK_DISABLED=true', () => {
+    const run = runTraced(bins.instrumented, [], { OTEL_SDK_DISABLED: 'true' });
+    expect(run.status).toBe(0);
+    expect(run.spans).toEqual([]);
+  });
+});
