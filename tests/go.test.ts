@@ -121,3 +121,22 @@ describe('go: basics fixture', () => {
     expect(run.spans).toEqual([]);
   });
 });
+
+describe('go: the README example (playground/go-sample)', () => {
+  it('builds with -toolexec bin/cti-go and links goroutines to the call that started them', { timeout: GO_TIMEOUT }, () => {
+    const bins = buildBoth(join(REPO, 'playground/go-sample'));
+    const plain = runTraced(bins.plain);
+    const run = runTraced(bins.instrumented);
+    expect(run.stdout).toBe(plain.stdout);
+    expect(run.stdout).toContain('order 2: empty order');
+    const main = one(run.spans, 'main.main');
+    const goroutines = byName(run.spans, 'main.main.func1');
+    expect(goroutines).toHaveLength(3);
+    for (const g of goroutines) expect(g.parent_span_id).toBe(main.span_id);
+    const checkouts = byName(run.spans, 'main.checkout');
+    expect(checkouts.map((c) => parentOf(run.spans, c)?.name)).toEqual(['main.main.func1', 'main.main.func1', 'main.main.func1']);
+    const empty = checkouts.find((c) => c.status.code === 'ERROR')!;
+    expect(empty.status.message).toBe('*errors.errorString: empty order');
+    expect(empty.attributes['cti.arg.o']).toBe('main.Order{ID: 2, Items: nil}');
+  });
+});
