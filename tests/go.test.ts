@@ -3,11 +3,12 @@
  * toolchain. Each program runs plain and instrumented: same output, exit code and crash stack
  * lines; then the spans are checked against docs/telemetry.md.
  */
+import { chmodSync, cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SpanData } from '../src/runtime/span-data.js';
 import { REPO } from './helpers/run-both.js';
-import { buildBoth, normalizeCrash, runTraced } from './helpers/go.js';
+import { buildBoth, goTestBoth, normalizeCrash, normalizeTestOutput, runTraced, sh, tmpDir } from './helpers/go.js';
 
 const FIXTURES = join(REPO, 'tests/fixtures/go');
 const GO_TIMEOUT = 600_000; // the first instrumented build compiles the standard library again
@@ -140,3 +141,98 @@ describe('go: the README example (playground/go-sample)', () => {
     expect(empty.attributes['cti.arg.o']).toBe('main.Order{ID: 2, Items: nil}');
   });
 });
+
+describe('go test -toolexec cti-go (gotest fixture)', () => {
+  const dir = join(FIXTURES, 'gotest');
+  const same = (r: ReturnType<typeof goTestBoth>) => {
+    expect(normalizeTestOutput(r.instrumented.stdout)).toBe(normalizeTestOutput(r.plain.stdout));
+    expect(r.instrumented.stderr).toBe(r.plain.stderr);
+    expect(r.instrumented.status).toBe(r.plain.status);
+  };
+
+  it('TestMain with os.Exit, an external _test package, subtests and t.Skip: same results, spans of every package', { timeout: GO_TIMEOUT }, () => {
+    const r = goTestBoth(dir, ['-v']);
+    same(r);
+    expect(r.plain.status).toBe(0);
+    expect(r.plain.stdout).toContain('--- SKIP: TestSkipped');
+    const spans = r.spans;
+    // TestMain ends through os.Exit: flushed, and marked unfinished.
+    expect(one(spans, 'example.com/gotest/calc.TestMain').attributes['cti.unfinished']).toBe(true);
+    const add = one(spans, 'example.com/gotest/calc.Add');
+    expect(add.attributes).toMatchObject({ 'code.file.path': 'calc/calc.go', 'code.line.number': 12, 'cti.return': '5' });
+    expect(parentOf(spans, add)?.name).toBe('example.com/gotest/calc.TestAdd');
+    const divs = byName(spans, 'example.com/gotest/calc.Div');
+    expect(divs.map((d) => d.status.code)).toEqual(['ERROR', 'OK']);
+    // The external test package is instrumented under its own name; its closures too.
+    expect(byName(spans, 'example.com/gotest/calc_test.TestFib.func1')).toHaveLength(3);
+    expect(byName(spans, 'example.com/gotest/calc.Fib').length).toBe(1 + 1 + 177);
+    expect(one(spans, 'example.com/gotest/calc_test.TestSkipped').attributes['cti.goexit']).toBe(true);
+    // No span of the standard library or of the generated test main.
+    expect(spans.every((s) => s.name.startsWith('example.com/gotest/'))).toBe(true);
+  });
+
+  it('-tags selects the same files', { timeout: GO_TIMEOUT }, () => {
+    const r = goTestBoth(dir, ['-v', '-tags', 'extra', '-run', 'TestMul']);
+    same(r);
+    expect(r.plain.stdout).toContain('--- PASS: TestMul');
+    expect(one(r.spans, 'example.com/gotest/calc.Mul').attributes['cti.return']).toBe('12');
+  });
+
+  it('-cover reports the same coverage', { timeout: GO_TIMEOUT }, () => {
+    const r = goTestBoth(dir, ['-cover']);
+    same(r);
+    expect(r.plain.stdout).toMatch(/coverage: \d+\.\d% of statements/);
+    expect(byName(r.spans, 'example.com/gotest/calc.Add')).toHaveLength(1);
+  });
+
+  it('-race passes without race reports', { timeout: GO_TIMEOUT }, () => {
+    const r = goTestBoth(dir, ['-race', '-run', 'TestSumParallel|TestAdd']);
+    same(r);
+    expect(r.instrumented.stdout).not.toContain('DATA RACE');
+    expect(r.instrumented.status).toBe(0);
+    expect(byName(r.spans, 'example.com/gotest/calc.SumParallel.func1')).toHaveLength(4);
+  });
+
+  it('-trimpath: the same module-relative crash lines', { timeout: GO_TIMEOUT }, () => {
+    const bins = buildBoth(dir, { pkg: './cmd/app', flags: ['-trimpath'] });
+    const plain = runTraced(bins.plain, ['crash']);
+    const run = runTraced(bins.instrumented, ['crash']);
+    expect(plain.stderr).toContain('example.com/gotest/calc/calc.go:50');
+    expect(normalizeCrash(run.stderr)).toBe(normalizeCrash(plain.stderr));
+    expect(run.status).toBe(plain.status);
+    expect(one(run.spans, 'example.com/gotest/calc.At').status.code).toBe('ERROR');
+  });
+});
+
+describe('go: a real third-party module, github.com/google/uuid v1.6.0', () => {
+  it('passes its own test suite under go test -toolexec cti-go exactly as without it', { timeout: GO_TIMEOUT }, () => {
+    // A writable copy of the module (the module cache is read-only): it is the main module here.
+    const info = JSON.parse(sh('go', ['mod', 'download', '-json', 'github.com/google/uuid@v1.6.0'], { cwd: tmpDir('dl') }).stdout) as { Dir: string };
+    const dir = join(tmpDir('uuid'), 'uuid');
+    cpSync(info.Dir, dir, { recursive: true });
+    chmodTree(dir);
+    // The whole suite makes about a million calls (over 1 GB of JSONL): they are encoded and
+    // written, to /dev/null; the spans are then checked on one test.
+    const r = goTestBoth(dir, ['-v'], {}, '/dev/null');
+    expect(r.plain.status).toBe(0);
+    // Some subtests range over a map: their order varies from run to run, plain or not.
+    const lines = (out: string) => normalizeTestOutput(out).split('\n').sort();
+    expect(lines(r.instrumented.stdout)).toEqual(lines(r.plain.stdout));
+    expect(r.instrumented.stderr).toBe(r.plain.stderr);
+    expect(r.instrumented.status).toBe(0);
+    expect((r.plain.stdout.match(/--- PASS/g) ?? []).length).toBeGreaterThan(30);
+    const one = goTestBoth(dir, ['-run', '^TestUUID$']);
+    expect(one.instrumented.status).toBe(0);
+    expect(byName(one.spans, 'github.com/google/uuid.TestUUID')).toHaveLength(1);
+    expect(byName(one.spans, 'github.com/google/uuid.Parse').length).toBeGreaterThan(10);
+  });
+});
+
+function chmodTree(dir: string) {
+  chmodSync(dir, 0o755);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) chmodTree(p);
+    else chmodSync(p, 0o644);
+  }
+}

@@ -67,3 +67,18 @@ export function normalizeCrash(stderr: string): string {
     .replace(/ \+0x[0-9a-f]+$/gm, '')
     .replace(/^(\S+)\((?:[^()]*)\)$/gm, '$1(…)');
 }
+
+/** `go test` output with the durations (the only thing that may differ) blanked out. */
+export function normalizeTestOutput(out: string): string {
+  return out.replace(/\(\d+\.\d+s\)/g, '(…s)').replace(/\t\d+\.\d+s/g, '\t…s');
+}
+
+/**
+ * `go test -count=1 [flags] ./...` in `dir`, plain and instrumented (the latter with
+ * CTI_TRACES_FILE set to `traces`, by default a new file whose spans are returned).
+ */
+export function goTestBoth(dir: string, flags: string[] = [], env: Record<string, string> = {}, traces = join(tmpDir('traces'), 'spans.jsonl')): { plain: Outcome; instrumented: Outcome; spans: SpanData[] } {
+  const plain = sh('go', ['test', '-count=1', ...flags, './...'], { cwd: dir, env, allowFail: true });
+  const instrumented = sh('go', ['test', '-count=1', '-toolexec', CTI_GO, ...flags, './...'], { cwd: dir, env: { ...env, CTI_TRACES_FILE: traces }, allowFail: true });
+  return { plain, instrumented, spans: readSpans(traces) };
+}
