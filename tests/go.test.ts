@@ -39,7 +39,7 @@ describe('go: basics fixture', () => {
 
     const main = one(spans, 'main.main');
     expect(main.parent_span_id).toBeNull();
-    expect(main.attributes).toMatchObject({ 'code.file.path': 'main.go', 'code.line.number': 138, 'cti.lang': 'go' });
+    expect(main.attributes).toMatchObject({ 'code.file.path': 'main.go', 'code.line.number': 137, 'cti.lang': 'go' });
     expect(one(spans, 'main.init').parent_span_id).toBeNull();
 
     // Generics, methods on generic types, closures named like the Go runtime names them.
@@ -88,7 +88,8 @@ describe('go: basics fixture', () => {
     const quitter = one(spans, 'main.quitter');
     expect(quitter.status).toEqual({ code: 'OK' });
     expect(quitter.attributes['cti.goexit']).toBe(true);
-    expect(parentOf(spans, one(spans, 'main.quitter.func1'))?.name).toBe('main.quitter');
+    expect(parentOf(spans, quitter)?.name).toBe('main.main.func2');
+    expect(one(spans, 'main.main.func2').attributes['cti.goexit']).toBe(true);
   });
 
   it('crashes exactly like the plain build and still exports the spans', () => {
@@ -97,11 +98,11 @@ describe('go: basics fixture', () => {
     expect(plain.status).toBe(2);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe(plain.stdout);
-    expect(plain.stderr).toContain('main.go:135');
+    expect(plain.stderr).toContain('main.go:134');
     expect(normalizeCrash(run.stderr)).toBe(normalizeCrash(plain.stderr));
     const crash = one(run.spans, 'main.crash');
     expect(crash.status.code).toBe('ERROR');
-    expect(events(crash, 'exception')[0]!['exception.stacktrace']).toContain('main.go:135');
+    expect(events(crash, 'exception')[0]!['exception.stacktrace']).toContain('main.go:134');
     expect(one(run.spans, 'main.main').status.code).toBe('ERROR');
   });
 

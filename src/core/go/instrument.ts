@@ -54,9 +54,11 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
     if (syntaxErrors(tree).length > 0) return leave('syntax errors (left for the compiler to report)');
     const pkgClause = root.namedChildren.find((n) => n?.type === 'package_clause');
     if (!pkgClause) return leave('no package clause');
-    if (/^\/\/ Code generated .* DO NOT EDIT\.$/m.test(code.slice(0, pkgClause.startIndex))) return leave('generated file');
+    const lines = new LineMap(code, opts.path, opts.root, pkgClause.startPosition.row);
+    // Generated files are left alone, except cgo's copy of a source file (its //line directive
+    // names the original, which is the program's own code).
+    if (/^\/\/ Code generated .* DO NOT EDIT\.$/m.test(code.slice(0, pkgClause.startIndex)) && !lines.hasLeadingDirective) return leave('generated file');
 
-    const lines = new LineMap(code, opts.path, opts.root);
     const s = new MagicString(code);
     const sites: Site[] = [];
     const sitesVar = `__cti_sites${opts.index}`;
@@ -326,13 +328,14 @@ class LineMap {
   private directives: { row: number; file: string; line: number }[] = [];
   readonly hasLeadingDirective: boolean;
 
-  constructor(code: string, private path: string, private root: string) {
+  /** `packageRow`: a directive before the package clause maps the whole file (cgo, cover). */
+  constructor(code: string, private path: string, private root: string, packageRow: number) {
     const rows = code.split('\n');
     rows.forEach((text, row) => {
-      const m = /^\/\/line (.+):(\d+)(?::\d+)?\s*$/.exec(text);
+      const m = /^\/\/line (.+?):(\d+)(?::\d+)?\s*$/.exec(text);
       if (m) this.directives.push({ row, file: m[1]!, line: Number(m[2]) });
     });
-    this.hasLeadingDirective = this.directives[0]?.row === 0;
+    this.hasLeadingDirective = (this.directives[0]?.row ?? Infinity) < packageRow;
   }
 
   private at(row: number) {

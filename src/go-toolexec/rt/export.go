@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Configuration, read once from the environment at the first instrumented call.
@@ -135,6 +136,9 @@ func export(s *Span) {
 	mu.Lock()
 	if tracesFile != nil {
 		pending = appendSpanJSONL(pending, s)
+		if len(pending) >= 64<<10 { // bounded memory however long the outermost call runs
+			flushLocked()
+		}
 	}
 	mu.Unlock()
 }
@@ -185,9 +189,11 @@ func Exiting() {
 			s.end = t
 			s.attrs = append(s.attrs, attr{key: "cti.unfinished", isTrue: true})
 			export(s)
+			live.Add(-1)
 		}
 		g.(*gstate).top.Store(nil)
 	}
+	settle()
 	Flush()
 }
 
@@ -298,7 +304,13 @@ func appendEvent(b []byte, e event) []byte {
 }
 
 func appendAttr(b []byte, a attr) []byte {
-	b = appendString(b, a.key)
+	if a.arg { // a Go identifier: nothing to escape
+		b = append(b, `"cti.arg.`...)
+		b = append(b, a.key...)
+		b = append(b, '"')
+	} else {
+		b = appendString(b, a.key)
+	}
 	b = append(b, ':')
 	if a.isNum {
 		return strconv.AppendInt(b, int64(a.num), 10)
@@ -313,7 +325,22 @@ func appendAttr(b []byte, a attr) []byte {
 func appendString(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	b = append(b, '"')
-	for _, r := range s {
+	start := 0 // s[start:i] is copied as it is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError && r != 0x2028 && r != 0x2029 {
+				i += size
+				continue
+			}
+		}
+		b = append(b, s[start:i]...)
 		switch {
 		case r == '"' || r == '\\':
 			b = append(b, '\\', byte(r))
@@ -323,12 +350,15 @@ func appendString(b []byte, s string) []byte {
 			b = append(b, '\\', 'r')
 		case r == '\t':
 			b = append(b, '\\', 't')
-		case r < 0x20 || r == 0x2028 || r == 0x2029:
-			b = append(b, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
+		case r == utf8.RuneError:
+			b = utf8.AppendRune(b, r)
 		default:
-			b = append(b, string(r)...)
+			b = append(b, '\\', 'u', hexDigits[r>>12&15], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
 		}
+		i += size
+		start = i
 	}
+	b = append(b, s[start:]...)
 	return append(b, '"')
 }
 

@@ -12,6 +12,16 @@ import (
 // It reads values through reflection only: no String, Format or other method of the program
 // runs. The exception is error values, shown as "<type>: <Error()>" like the contract's errors.
 func preview(v any) string {
+	switch x := v.(type) { // the common cases without reflection
+	case int:
+		return strconv.Itoa(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case string:
+		return truncate(strconv.Quote(x), valueLimit)
+	case nil:
+		return "nil"
+	}
 	var b strings.Builder
 	writeValue(&b, reflect.ValueOf(v), 0)
 	return truncate(b.String(), valueLimit)

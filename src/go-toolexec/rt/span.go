@@ -26,6 +26,7 @@ type attr struct {
 	num    int
 	isNum  bool
 	isTrue bool // the JSON literal true
+	arg    bool // key is a parameter name, exported as cti.arg.<key>
 }
 
 type event struct {
@@ -50,6 +51,7 @@ type Span struct {
 	start                     int64
 	end                       int64
 	attrs                     []attr
+	attrBuf                   [4]attr // room for the usual few arguments and the return value, in the same allocation
 	events                    []event
 	dropped                   int
 	loops                     []loopRef
@@ -73,6 +75,19 @@ type gstate struct {
 
 var goroutines sync.Map // uint64 -> *gstate
 
+// live counts the calls running on all goroutines, for settle.
+var live atomic.Int64
+
+// settle gives other goroutines up to 10 ms to finish the calls they are ending, before the
+// process exits (main.main returns, os.Exit, log.Fatal): a goroutine that signalled its caller
+// from a deferred call (wg.Done) still has its own span to end after that.
+func settle() {
+	deadline := now() + int64(10*time.Millisecond)
+	for live.Load() > 0 && now() < deadline {
+		runtime.Gosched()
+	}
+}
+
 // Enter starts the span of a call. It returns nil when telemetry is off.
 func Enter(site *Site) *Span {
 	if !enabled() {
@@ -88,6 +103,7 @@ func Enter(site *Site) *Span {
 	}
 	parent := g.top.Load()
 	s := &Span{site: site, g: g, parent: parent, start: now()}
+	s.attrs = s.attrBuf[:0]
 	if parent == nil {
 		parent = spawner()
 	}
@@ -102,6 +118,7 @@ func Enter(site *Site) *Span {
 	}
 	s.spanID = newSpanID()
 	g.top.Store(s)
+	live.Add(1)
 	return s
 }
 
@@ -151,7 +168,7 @@ func (s *Span) Arg(name string, v any) {
 	if s == nil || !s.rec {
 		return
 	}
-	s.attrs = append(s.attrs, attr{key: "cti.arg." + name, str: preview(v)})
+	s.attrs = append(s.attrs, attr{key: name, arg: true, str: preview(v)})
 }
 
 // ArgRedacted records a parameter whose name looks secret; its value is never read.
@@ -159,7 +176,7 @@ func (s *Span) ArgRedacted(name string) {
 	if s == nil || !s.rec {
 		return
 	}
-	s.attrs = append(s.attrs, attr{key: "cti.arg." + name, str: "[REDACTED]"})
+	s.attrs = append(s.attrs, attr{key: name, arg: true, str: "[REDACTED]"})
 }
 
 // Var records that a variable got a value.
@@ -210,6 +227,10 @@ func (s *Span) Return(vs ...any) {
 	if s == nil || !s.rec {
 		return
 	}
+	if len(vs) == 1 {
+		s.attrs = append(s.attrs, attr{key: "cti.return", str: preview(vs[0])})
+		return
+	}
 	parts := make([]string, len(vs))
 	for i, v := range vs {
 		parts[i] = preview(v)
@@ -257,6 +278,7 @@ func (s *Span) End(returned bool) {
 	}
 	s.Returned(returned)
 	s.end = now()
+	live.Add(-1)
 	g := s.g
 	g.top.Store(s.parent)
 	if s.panicking {
@@ -270,8 +292,12 @@ func (s *Span) End(returned bool) {
 		finishPending(g)
 		// A goroutine's outermost call ended: flush (there is no exit hook to rely on, and a
 		// panic here is likely about to kill the process).
-		flushIfDue(true)
-	} else if s.site.Main {
+		if !s.site.Main {
+			flushIfDue(true)
+		}
+	}
+	if s.site.Main {
+		settle()
 		flushIfDue(true)
 	}
 }

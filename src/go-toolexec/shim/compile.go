@@ -42,8 +42,17 @@ func compile(tool string, args []string) ([]string, error) {
 		}
 	}
 	if pkgDir == "" {
-		// Only generated inputs (the test main): look at the package directory we run in.
-		return args, nil
+		// Only inputs under $WORK: cgo's outputs name their source in a first-line //line
+		// directive; the test main has none (and is not rewritten).
+		for _, i := range files {
+			if src := lineDirectiveFile(args[i]); src != "" {
+				pkgDir = filepath.Dir(src)
+				break
+			}
+		}
+		if pkgDir == "" {
+			return args, nil
+		}
 	}
 	root := mainModuleOf(pkgDir)
 	if root == "" {
@@ -127,4 +136,45 @@ func link(tool string, args []string) ([]string, error) {
 	}
 	args[i] = cfg
 	return args, nil
+}
+
+// lineDirectiveFile is the file named by a `//line path:line[:col]` in the first lines, or "".
+func lineDirectiveFile(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	n, _ := f.Read(buf)
+	// cgo writes its "Code generated" header first, then the directive.
+	rest := ""
+	for _, line := range strings.SplitN(string(buf[:n]), "\n", 5) {
+		if r, ok := strings.CutPrefix(line, "//line "); ok {
+			rest = r
+			break
+		}
+	}
+	if rest == "" {
+		return ""
+	}
+	// Strip ":line" or ":line:col" from the end (the path itself may contain colons).
+	for k := 0; k < 2; k++ {
+		if i := strings.LastIndexByte(rest, ':'); i > 0 && isDigits(rest[i+1:]) {
+			rest = rest[:i]
+		}
+	}
+	if !filepath.IsAbs(rest) {
+		return ""
+	}
+	return rest
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -24,8 +24,12 @@ var (
 )
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: go build -toolexec cti-go [packages]")
+	if len(os.Args) == 2 && os.Args[1] == "--version" { // also builds the shim: bench/go/run.mjs
+		fmt.Println("cti-go", toolHash)
+		return
+	}
+	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
+		fmt.Fprintln(os.Stderr, "usage: go build -toolexec cti-go [packages]  (also go test, go run, go install)")
 		os.Exit(2)
 	}
 	tool, args := os.Args[1], os.Args[2:]
