@@ -120,15 +120,19 @@ describe('the demo and its viewer in Chromium', () => {
     await list.close();
   }, 60_000);
 
-  it('holds the Python sample\'s trace too, with its sources under its own root', async () => {
-    const { traces } = await (await fetch(`${viewer}/api/traces?service=cti-python-sample`)).json() as { traces: Array<{ trace_id: string; root_name: string; error_count: number }> };
-    expect(traces).toEqual([expect.objectContaining({ root_name: 'main', error_count: 1 })]);
+  it.each([
+    ['cti-python-sample', 'checkout', /^def checkout\(/],
+    ['cti-go-sample', 'main.checkout', /^func checkout\(/],
+  ])('holds the trace of %s too, with its sources under its own root', async (service, name, definition) => {
+    const { traces } = await (await fetch(`${viewer}/api/traces?service=${service}`)).json() as { traces: Array<{ trace_id: string; error_count: number }> };
+    expect(traces).toEqual([expect.objectContaining({ error_count: 1 })]);
     const { spans } = await (await fetch(`${viewer}/api/traces/${traces[0]!.trace_id}`)).json() as { spans: Array<{ name: string; attributes: Record<string, string | number> }> };
-    const checkout = spans.find((s) => s.name === 'checkout')!;
-    const source = await fetch(`${viewer}/api/source?service=cti-python-sample&path=${encodeURIComponent(String(checkout.attributes['code.file.path']))}`);
+    const span = spans.find((s) => s.name === name)!;
+    expect(span, `${name} in ${spans.map((s) => s.name).join(', ')}`).toBeDefined();
+    const source = await fetch(`${viewer}/api/source?service=${service}&path=${encodeURIComponent(String(span.attributes['code.file.path']))}`);
     expect(source.status).toBe(200);
     const lines = ((await source.json()) as { text: string }).text.split('\n');
-    expect(lines[Number(checkout.attributes['code.line.number']) - 1]).toMatch(/^def checkout\(/);
+    expect(lines[Number(span.attributes['code.line.number']) - 1]).toMatch(definition);
   });
 
   it('stops on Ctrl-C with the sample\'s exit code', async () => {

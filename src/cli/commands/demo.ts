@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { importJsonl } from '../../server/jsonl-import.js';
 import { startServer, type RunningServer } from '../../server/serve.js';
+import type { TraceStore } from '../../server/store.js';
 import type { CliIo, RegisterCommand } from '../context.js';
 import { CliError } from '../context.js';
 import { main } from '../main.js';
@@ -13,14 +15,17 @@ const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SAMPLE = join(REPO, 'playground/node-sample');
 const PLAYGROUND = join(REPO, 'playground/vite-app');
 const PY_SAMPLE = join(REPO, 'playground/python-sample');
+const GO_SAMPLE = join(REPO, 'playground/go-sample');
 const RUNTIME = fileURLToPath(new URL('../../runtime/node.js', import.meta.url));
+const CTI_GO = join(REPO, 'bin/cti-go');
 const NODE_SERVICE = 'cti-node-sample';
 const PLAYGROUND_SERVICE = 'cti-playground';
 const PY_SERVICE = 'cti-python-sample';
+const GO_SERVICE = 'cti-go-sample';
 
 /** The default port, or any free one when it is taken (another receiver already runs there). */
 async function serve(port: number, data: string): Promise<RunningServer> {
-  const options = { host: '127.0.0.1', data, root: REPO, sourceRoots: { [NODE_SERVICE]: SAMPLE, [PLAYGROUND_SERVICE]: PLAYGROUND, [PY_SERVICE]: PY_SAMPLE } };
+  const options = { host: '127.0.0.1', data, root: REPO, sourceRoots: { [NODE_SERVICE]: SAMPLE, [PLAYGROUND_SERVICE]: PLAYGROUND, [PY_SERVICE]: PY_SAMPLE, [GO_SERVICE]: GO_SAMPLE } };
   try {
     return await startServer({ ...options, port });
   } catch (e) {
@@ -73,6 +78,23 @@ async function runPythonSample(io: CliIo, work: string, url: string): Promise<vo
   if (status === 127) io.stdout.write('(skipped: python3 is not installed)\n');
 }
 
+/**
+ * The Go sample built with `-toolexec cti-go` (skipped without go). The Go runtime writes JSONL
+ * only, so its spans are imported into the store after the run.
+ */
+async function runGoSample(io: CliIo, work: string, store: TraceStore): Promise<void> {
+  const binary = join(work, 'go-sample');
+  const spans = join(work, 'go-spans.jsonl');
+  io.stdout.write(`\n== Go sample (${GO_SAMPLE}), built with -toolexec cti-go\n$ go build -toolexec ${CTI_GO} -o ${binary} . && CTI_TRACES_FILE=${spans} ${binary}\n`);
+  const quietIo = { ...io, stdout: { write: () => true } as unknown as NodeJS.WritableStream };
+  const built = await runProgram(quietIo, 'go', ['build', '-toolexec', CTI_GO, '-o', binary, '.'], GO_SAMPLE, io.env);
+  if (built === 127) return void io.stdout.write('(skipped: go is not installed)\n');
+  if (built !== 0) throw new CliError(`building the Go sample failed (exit ${built})`, 1);
+  const env: NodeJS.ProcessEnv = { ...io.env, CTI_TRACES_FILE: spans, OTEL_SERVICE_NAME: GO_SERVICE };
+  await runProgram(io, binary, [], GO_SAMPLE, env);
+  await importJsonl(spans, store);
+}
+
 /** Builds the Vite playground with the plugin, to be served by the receiver at /playground/. */
 async function buildPlayground(io: CliIo, work: string): Promise<string | null> {
   let vite: typeof import('vite');
@@ -117,14 +139,17 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
         io.stdout.write(`cti demo: receiver and viewer at ${server.url} (data in ${join(work, 'data')})\n`);
         const status = await runNodeSample(io, work, server.url);
         await runPythonSample(io, work, server.url);
+        await runGoSample(io, work, server.store);
         const traces = server.store.traces({ service: NODE_SERVICE });
         if (!traces.length) throw new CliError(`the sample's spans did not arrive (exit ${status})`, 1);
         const spans = traces.flatMap((t) => server.store.trace(t.trace_id));
         const errors = traces.reduce((n, t) => n + t.error_count, 0);
         io.stdout.write(`\n${spans.length} spans in ${traces.length} trace(s), ${errors} ending in an error:\n\n`);
         io.stdout.write(`${spanTree(spans, { detail: (s) => `  ${callDetail(s)}` })}\n`);
-        const python = server.store.traces({ service: PY_SERVICE });
-        if (python.length) io.stdout.write(`\nPython sample: ${python.reduce((n, t) => n + t.span_count, 0)} spans in ${python.length} trace(s), ${python.reduce((n, t) => n + t.error_count, 0)} ending in an error.\n`);
+        for (const [label, service] of [['Python', PY_SERVICE], ['Go', GO_SERVICE]]) {
+          const found = server.store.traces({ service });
+          if (found.length) io.stdout.write(`\n${label} sample: ${found.reduce((n, t) => n + t.span_count, 0)} spans in ${found.length} trace(s), ${found.reduce((n, t) => n + t.error_count, 0)} ending in an error.\n`);
+        }
         const site = await buildPlayground(io, work);
         if (site) {
           server.addStatic('/playground/', site);
