@@ -7,14 +7,20 @@ at the `cpython.run_file` audit event. Tracebacks show the original files and li
 compiled with the original path after every node was moved back to its original position.
 """
 import _imp
-import ast
-import hashlib
 import importlib.machinery
 import importlib.util
 import json
 import marshal
 import os
 import sys
+
+try:  # the bare C module imports in a fraction of hashlib's time (startup counts)
+    from _sha2 import sha256 as _sha256
+except ImportError:
+    try:
+        from _sha256 import sha256 as _sha256
+    except ImportError:
+        from hashlib import sha256 as _sha256
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _SKIP_SEGMENTS = {"site-packages", "dist-packages", ".venv", "venv", ".tox", ".nox", "__pypackages__",
@@ -40,7 +46,8 @@ class _Hook:
         self.on_miss = (os.environ.get("CTI_ON_MISS") or boot.get("onMiss") or "fallback").lower()
         self.synced = False
         self.writing = False
-        self.venvs = {}
+        self.rels = {}
+        self.dirs_rel = {}
         self.misses = 0
         prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, _HERE, os.path.dirname(self.cache)}
         self.excluded = tuple(os.path.realpath(p) + os.sep for p in prefixes if p)
@@ -50,27 +57,37 @@ class _Hook:
 
     def relpath(self, path):
         """code.file.path of a project file, or None when cti must leave the file alone."""
-        real = os.path.realpath(path)
-        if not real.startswith(self.root + os.sep) or real.startswith(self.excluded):
-            return None
-        rel = real[len(self.root) + 1:]
-        parts = rel.split(os.sep)
-        if _SKIP_SEGMENTS.intersection(parts[:-1]):
-            return None
-        d = self.root
-        for part in parts[:-1]:
-            d = os.path.join(d, part)
-            venv = self.venvs.get(d)
-            if venv is None:
-                venv = self.venvs[d] = os.path.exists(os.path.join(d, "pyvenv.cfg"))
-            if venv:
-                return None
-        return "/".join(parts)
+        try:
+            return self.rels[path]
+        except KeyError:
+            rel = self.rels[path] = self._relpath(path)
+            return rel
+
+    def _relpath(self, path):
+        d, name = os.path.split(path)
+        prefix = self.dirs_rel.get(d)
+        if prefix is None:
+            prefix = self.dirs_rel[d] = self._dir_rel(os.path.realpath(d))
+        return None if prefix is False else prefix + name
+
+    def _dir_rel(self, real):
+        """`a/b/` for a project directory (`` for the root), False for one cti must not touch."""
+        if real == self.root:
+            return ""
+        if not real.startswith(self.root + os.sep) or (real + os.sep).startswith(self.excluded):
+            return False
+        parent, name = os.path.split(real)
+        prefix = self.dirs_rel.get(("real", parent))
+        if prefix is None:
+            prefix = self.dirs_rel[("real", parent)] = self._dir_rel(parent)
+        if prefix is False or name in _SKIP_SEGMENTS or os.path.exists(os.path.join(real, "pyvenv.cfg")):
+            return False
+        return prefix + name + "/"
 
     # ---- the cache -------------------------------------------------------------------------
 
     def key(self, rel, data):
-        return hashlib.sha256(self.salt + b"\0" + rel.encode() + b"\0" + data).hexdigest()
+        return _sha256(self.salt + b"\0" + rel.encode() + b"\0" + data).hexdigest()
 
     def code_for(self, path, data):
         """The instrumented code object of a project file, or None (then the caller compiles the original)."""
@@ -89,6 +106,7 @@ class _Hook:
         if entry is None:
             return self.miss(path, rel, "changed since `cti py hook` ran")
         if entry.get("instrumented"):
+            import ast  # only on a miss of the compiled cache
             try:
                 code = compile(_remap(ast.parse(entry["code"], path), entry["lines"]), path, "exec", dont_inherit=True)
             except Exception as e:  # a bug of ours must not stop the program: run the original
@@ -224,6 +242,7 @@ def _remap(tree, lines):
             shift += end - start
         return c - shift
 
+    import ast
     n = len(table)
     for node in ast.walk(tree):
         if not hasattr(node, "lineno"):
