@@ -178,36 +178,63 @@ def _preview(v, limit, depth=0):
 
 
 def _value(name, v):
+    """The exported text of a captured value: redacted by name, else its preview."""
     secret = _redacted.get(name)
     if secret is None:
         secret = _redacted[name] = _cfg.redact.search(name) is not None
     if secret:
         return "[REDACTED]"
+    if type(v) is _P:
+        return v.text
     try:
         return _cut(_preview(v, _cfg.length), _cfg.length)
     except Exception:
         return "[unpreviewable]"
 
 
+# Immutable values are kept as they are and previewed when the span is exported (off the hot
+# path); anything else is previewed when captured (a later mutation must not show).
+_IMMUTABLE = frozenset((int, float, bool, type(None), str, bytes, complex))
+
+
+class _P:
+    """A preview taken at capture time."""
+    __slots__ = ("text",)
+
+
+def _cap(v):
+    if type(v) in _IMMUTABLE:
+        return v
+    p = _P()
+    try:
+        p.text = _cut(_preview(v, _cfg.length), _cfg.length)
+    except Exception:
+        p.text = "[unpreviewable]"
+    return p
+
+
 # ---- spans -------------------------------------------------------------------------------
 
 _fork_gen = 0
+_NONE = object()  # no return value recorded
+
+# Events are tuples (kind, time, a, b, c); the dicts and JSON are made at export.
+_VAR, _BRANCH, _LOOP, _EXC = 0, 1, 2, 3
 
 
 class _Span:
-    __slots__ = ("meta", "path", "trace", "sid", "parent", "prev", "rec", "start", "end", "attrs",
+    __slots__ = ("meta", "path", "trace", "sid", "parent", "prev", "rec", "start", "end", "args", "ret",
                  "events", "dropped", "error", "loops", "gen")
 
 
-def _event(s, name, attrs):
-    ev = s.events
-    if ev is None:
-        ev = s.events = []
-    if len(ev) < _cfg.events:
-        ev.append((name, _now(), attrs))
-        return True
-    s.dropped += 1
-    return False
+def _event(s, ev):
+    events = s.events
+    if events is None:
+        s.events = [ev]
+    elif len(events) < _cfg.events:
+        events.append(ev)
+    else:
+        s.dropped += 1
 
 
 class module:
@@ -254,11 +281,13 @@ class module:
             s.path = self.path
             s.gen = _fork_gen
             s.events = s.loops = s.error = None
+            s.ret = _NONE
             s.dropped = 0
-            attrs = s.attrs = {}
-            if args:
-                for name, v in zip(meta[2], args):
-                    attrs["cti.arg." + name] = _value(name, v)
+            for v in args:
+                if type(v) not in _IMMUTABLE:
+                    args = tuple(map(_cap, args))
+                    break
+            s.args = args
             s.start = _now()
             _current.set(s)
             return s
@@ -294,28 +323,27 @@ class module:
             if len(ev) >= _cfg.events:
                 ev.pop()
                 s.dropped += 1
-            ev.append(("exception", _now(), {"exception.type": kind, "exception.message": message,
-                                              "exception.stacktrace": _stack(e)}))
+            ev.append((_EXC, _now(), kind, message, _stack(e)))
         except Exception:
             pass
 
     def ret(self, s, v):
         if s is not None and s.rec:
-            s.attrs["cti.return"] = _value("", v)
+            s.ret = _cap(v)
         return v
 
     def v(self, s, name, value, line):
         if s is not None and s.rec:
-            _event(s, "cti.var", {"cti.var.name": name, "cti.var.value": _value(name, value), "code.line.number": line})
+            _event(s, (_VAR, _now(), name, _cap(value), line))
 
     def pv(self, s, name, value, line):
         if s is not None and s.rec:
-            _event(s, "cti.var", {"cti.var.name": name, "cti.var.value": _value(name, value), "code.line.number": line})
+            _event(s, (_VAR, _now(), name, _cap(value), line))
         return value
 
     def b(self, s, kind, line):
         if s is not None and s.rec:
-            _event(s, "cti.branch", {"cti.branch.kind": kind, "code.line.number": line})
+            _event(s, (_BRANCH, _now(), kind, line, None))
 
     def l(self, s, loop, kind, line):
         if s is None or not s.rec:
@@ -323,13 +351,12 @@ class module:
         loops = s.loops
         if loops is None:
             loops = s.loops = {}
-        seen = loops.get(loop)
-        if seen is not None:
-            seen[1] += 1
+        count = loops.get(loop)
+        if count is not None:
+            count[0] += 1
             return
-        attrs = {"cti.loop.kind": kind, "code.line.number": line, "cti.loop.iterations": 1}
-        loops[loop] = [attrs, 1]
-        _event(s, "cti.loop", attrs)
+        count = loops[loop] = [1]
+        _event(s, (_LOOP, _now(), kind, line, count))
 
     def y(self, s, value):
         """Before a generator yields: the consumer's context is current again."""
@@ -370,19 +397,31 @@ def _stack(e):
 
 # ---- export ------------------------------------------------------------------------------
 
+def _event_dict(e):
+    kind, t, a, b, c = e
+    if kind == _VAR:
+        name, attrs = "cti.var", {"cti.var.name": a, "cti.var.value": _value(a, b), "code.line.number": c}
+    elif kind == _BRANCH:
+        name, attrs = "cti.branch", {"cti.branch.kind": a, "code.line.number": b}
+    elif kind == _LOOP:
+        name, attrs = "cti.loop", {"cti.loop.kind": a, "code.line.number": b, "cti.loop.iterations": c[0]}
+    else:
+        name, attrs = "exception", {"exception.type": a, "exception.message": b, "exception.stacktrace": c}
+    return {"name": name, "time_unix_nano": str(t), "attributes": attrs}
+
+
 def _span_dict(s):
     meta = s.meta
     attrs = {"code.function.name": meta[0], "code.file.path": s.path, "code.line.number": meta[1], "cti.lang": "python"}
-    attrs.update(s.attrs)
-    if s.loops:
-        for a, n in s.loops.values():
-            a["cti.loop.iterations"] = n
-    events = [{"name": n, "time_unix_nano": str(t), "attributes": a} for n, t, a in (s.events or ())]
+    for name, v in zip(meta[2], s.args):
+        attrs["cti.arg." + name] = _value(name, v)
+    if s.ret is not _NONE:
+        attrs["cti.return"] = _value("", s.ret)
     return {
         "trace_id": "%032x" % s.trace, "span_id": "%016x" % s.sid,
         "parent_span_id": None if s.parent is None else "%016x" % s.parent,
         "name": meta[0], "start_time_unix_nano": str(s.start), "end_time_unix_nano": str(s.end),
-        "attributes": attrs, "events": events, "dropped_events_count": s.dropped,
+        "attributes": attrs, "events": [_event_dict(e) for e in s.events or ()], "dropped_events_count": s.dropped,
         "status": {"code": "ERROR", "message": s.error} if s.error is not None else {"code": "OK"},
         "resource": _cfg.resource,
     }
@@ -392,8 +431,18 @@ _js = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
 _heads = {}
 
 
-def _jv(v):
-    return _js(v) if type(v) is str else ("true" if v else "false") if type(v) is bool else str(v)
+def _event_json(e):
+    kind, t, a, b, c = e
+    if kind == _VAR:
+        return '{"name":"cti.var","time_unix_nano":"%d","attributes":{"cti.var.name":%s,"cti.var.value":%s,"code.line.number":%d}}' % (
+            t, _js(a), _js(_value(a, b)), c)
+    if kind == _BRANCH:
+        return '{"name":"cti.branch","time_unix_nano":"%d","attributes":{"cti.branch.kind":%s,"code.line.number":%d}}' % (t, _js(a), b)
+    if kind == _LOOP:
+        return ('{"name":"cti.loop","time_unix_nano":"%d","attributes":{"cti.loop.kind":%s,"code.line.number":%d,"cti.loop.iterations":%d}}'
+                % (t, _js(a), b, c[0]))
+    return ('{"name":"exception","time_unix_nano":"%d","attributes":{"exception.type":%s,"exception.message":%s,"exception.stacktrace":%s}}'
+            % (t, _js(a), _js(b), _js(c)))
 
 
 def _span_line(s):
@@ -406,21 +455,18 @@ def _span_line(s):
         name = _js(meta[0])
         head = _heads[key] = (',"name":' + name,
                               ',"attributes":{"code.function.name":%s,"code.file.path":%s,"code.line.number":%d,"cti.lang":"python"'
-                              % (name, _js(s.path), meta[1]))
-    if s.loops:
-        for a, n in s.loops.values():
-            a["cti.loop.iterations"] = n
+                              % (name, _js(s.path), meta[1]),
+                              [_js("cti.arg." + a) for a in meta[2]])
     out = ['{"trace_id":"%032x","span_id":"%016x","parent_span_id":%s' % (
         s.trace, s.sid, "null" if s.parent is None else '"%016x"' % s.parent),
         head[0], ',"start_time_unix_nano":"%d","end_time_unix_nano":"%d"' % (s.start, s.end), head[1]]
-    for k, v in s.attrs.items():
-        out.append(",%s:%s" % (_js(k), _js(v)))
+    for key, name, v in zip(head[2], s.meta[2], s.args):
+        out.append(",%s:%s" % (key, _js(_value(name, v))))
+    if s.ret is not _NONE:
+        out.append(',"cti.return":' + _js(_value("", s.ret)))
     out.append('},"events":[')
-    first = True
-    for n, t, a in s.events or ():
-        out.append('%s{"name":"%s","time_unix_nano":"%d","attributes":{%s}}' % (
-            "" if first else ",", n, t, ",".join("%s:%s" % (_js(k), _jv(v)) for k, v in a.items())))
-        first = False
+    if s.events:
+        out.append(",".join([_event_json(e) for e in s.events]))
     out.append('],"dropped_events_count":%d,"status":%s,"resource":%s}\n' % (
         s.dropped, '{"code":"OK"}' if s.error is None else '{"code":"ERROR","message":%s}' % _js(s.error), _cfg.resource_json))
     return "".join(out)

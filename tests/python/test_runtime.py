@@ -11,6 +11,25 @@ def preview(v):
     return rt._value("v", v)
 
 
+def test_mutable_values_are_previewed_when_captured():
+    rt.configure({})
+    rt._on = True
+    try:
+        m = rt.module("m.py")
+        items = [1]
+        s = m.enter(("f", 1, ("items", "n")), items, 7)
+        m.v(s, "items", items, 2)
+        items.append(2)
+        m.ret(s, items)
+        rt._current.set(None)
+        s.end = s.start
+        d = rt._span_dict(s)
+        assert (d["attributes"]["cti.arg.items"], d["attributes"]["cti.arg.n"], d["attributes"]["cti.return"]) == ("[1]", "7", "[1, 2]")
+        assert d["events"][0]["attributes"]["cti.var.value"] == "[1]"
+    finally:
+        rt.configure({})
+
+
 def test_previews_are_bounded_and_run_no_program_code():
     class Loud:
         def __init__(self):
@@ -77,6 +96,7 @@ def test_event_cap_keeps_the_exception():
             m.v(s, "i", i, 2)
         m.fail(s, RuntimeError("x"))
         rt._current.set(None)
-        assert [e[0] for e in s.events] == ["cti.var", "cti.var", "exception"] and s.dropped == 3
+        s.end = s.start
+        assert [e["name"] for e in rt._span_dict(s)["events"]] == ["cti.var", "cti.var", "exception"] and s.dropped == 3
     finally:
         rt.configure({})
