@@ -3,12 +3,12 @@
  * toolchain. Each program runs plain and instrumented: same output, exit code and crash stack
  * lines; then the spans are checked against docs/telemetry.md.
  */
-import { chmodSync, cpSync, readdirSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SpanData } from '../src/runtime/span-data.js';
 import { REPO } from './helpers/run-both.js';
-import { buildBoth, goTestBoth, normalizeCrash, normalizeTestOutput, runTraced, sh, tmpDir } from './helpers/go.js';
+import { buildBoth, CTI_GO, goTestBoth, normalizeCrash, normalizeTestOutput, runTraced, sh, tmpDir } from './helpers/go.js';
 
 const FIXTURES = join(REPO, 'tests/fixtures/go');
 const GO_TIMEOUT = 600_000; // the first instrumented build compiles the standard library again
@@ -121,6 +121,24 @@ describe('go: basics fixture', () => {
     const run = runTraced(bins.instrumented, [], { OTEL_SDK_DISABLED: 'true' });
     expect(run.status).toBe(0);
     expect(run.spans).toEqual([]);
+  });
+});
+
+describe('go: the instrumentation cache', () => {
+  it('compiling the same files again (another test variant, other flags) starts no Node process', { timeout: GO_TIMEOUT }, () => {
+    const dir = tmpDir('cache');
+    cpSync(join(REPO, 'playground/go-sample'), dir, { recursive: true });
+    buildBoth(dir);
+    // A new directory and -gcflags=-N: the go command compiles main again; the files come from
+    // cti-go's cache, so a Node that always fails is never run.
+    const out = join(tmpDir('bin'), 'again');
+    sh('go', ['build', '-toolexec', CTI_GO, '-gcflags=-N', '-o', out, '.'], { cwd: dir, env: { CTI_NODE: '/bin/false' } });
+    expect(byName(runTraced(out).spans, 'main.checkout')).toHaveLength(3);
+    // A file that changed is instrumented again (and Node is needed for it).
+    appendFileSync(join(dir, 'main.go'), '\n// edited\n');
+    const failed = sh('go', ['build', '-toolexec', CTI_GO, '-o', out, '.'], { cwd: dir, env: { CTI_NODE: '/bin/false' }, allowFail: true });
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr).toContain('cti-go: instrumenting main');
   });
 });
 

@@ -4,7 +4,9 @@
  *
  * Request: { pkg, root, files: [{ path, out }] }. Answer: { files: [{ path, out?, skipped? }] }.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { instrumentGoFile } from './instrument.js';
 
 interface Request {
@@ -15,9 +17,10 @@ interface Request {
 
 const request = JSON.parse(readFileSync(0, 'utf8')) as Request;
 const answer: { path: string; out?: string; skipped?: string }[] = [];
-for (const [index, file] of request.files.entries()) {
+for (const file of request.files) {
   const code = readFileSync(file.path, 'utf8');
-  const r = await instrumentGoFile(code, { pkg: request.pkg, path: file.path, root: request.root, index });
+  const id = createHash('sha256').update(basename(file.path)).digest('hex').slice(0, 12);
+  const r = await instrumentGoFile(code, { pkg: request.pkg, path: file.path, root: request.root, id });
   if (r.instrumented) {
     writeFileSync(file.out, r.code);
     answer.push({ path: file.path, out: file.out });

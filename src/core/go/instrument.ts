@@ -18,8 +18,9 @@ export interface GoFileOptions {
   path: string;
   /** Module root: `code.file.path` is relative to it. */
   root: string;
-  /** Distinguishes the site tables of the files of one package. */
-  index: number;
+  /** Distinguishes the site tables of the files of one package (derived from the file name, so
+   * that a file's output does not depend on the other files of the package). */
+  id: string;
 }
 
 export interface GoFileResult {
@@ -61,7 +62,7 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
 
     const s = new MagicString(code);
     const sites: Site[] = [];
-    const sitesVar = `__cti_sites${opts.index}`;
+    const sitesVar = `__cti_sites_${opts.id}`;
     const imports = importNames(root);
     const redacted = (name: string) => REDACT.test(name);
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -72,14 +74,42 @@ func compile(tool string, args []string) ([]string, error) {
 		Root  string `json:"root"`
 		Files []file `json:"files"`
 	}{Pkg: pkg, Root: root}
+	// A file already instrumented with the same inputs comes from the cache: a go test compiles
+	// a package up to three times (pkg, pkg [pkg.test], pkg_test), and an edit changes one file.
+	results := make([]file, len(files))
+	keys := make([]string, len(files))
+	var missing []int
 	for n, i := range files {
-		req.Files = append(req.Files, file{Path: args[i], Out: filepath.Join(outDir, fmt.Sprintf("%d_%s", n, filepath.Base(args[i])))})
+		out := filepath.Join(outDir, fmt.Sprintf("%d_%s", n, filepath.Base(args[i])))
+		results[n] = file{Path: args[i], Out: out}
+		keys[n] = cacheKey(pkg, root, args[i])
+		if keys[n] != "" && fromCache(keys[n], out) {
+			if _, err := os.Stat(out); err != nil {
+				results[n].Out = "" // cached as left alone
+			}
+			continue
+		}
+		missing = append(missing, n)
+		req.Files = append(req.Files, results[n])
 	}
-	body, _ := json.Marshal(req)
-	var answer struct{ Files []file }
-	if err := runInstrumenter(body, &answer); err != nil {
-		return nil, fmt.Errorf("instrumenting %s: %v", pkg, err)
+	if len(missing) > 0 {
+		body, _ := json.Marshal(req)
+		var answer struct{ Files []file }
+		if err := runInstrumenter(body, &answer); err != nil {
+			return nil, fmt.Errorf("instrumenting %s: %v", pkg, err)
+		}
+		for k, f := range answer.Files {
+			if k >= len(missing) {
+				break
+			}
+			n := missing[k]
+			results[n].Out = f.Out
+			if keys[n] != "" {
+				toCache(keys[n], f.Out)
+			}
+		}
 	}
+	answer := struct{ Files []file }{results}
 	changed := false
 	for n, f := range answer.Files {
 		if f.Out != "" && n < len(files) {
@@ -177,4 +207,67 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// The instrumentation cache: <shim dir>/files/<key>.go, or <key>.skip for a file left alone.
+// The key covers everything the instrumenter reads; the shim dir is per cti version.
+func cacheKey(pkg, root, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", pkg, root, path)
+	h.Write(data)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func cacheDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(exe), "files")
+}
+
+// fromCache copies a cached result to out (nothing for a file left alone); false on a miss.
+func fromCache(key, out string) bool {
+	dir := cacheDir()
+	if dir == "" {
+		return false
+	}
+	if _, err := os.Stat(filepath.Join(dir, key+".skip")); err == nil {
+		return true
+	}
+	data, err := os.ReadFile(filepath.Join(dir, key+".go"))
+	if err != nil {
+		return false
+	}
+	return os.WriteFile(out, data, 0o644) == nil
+}
+
+// toCache stores a result (out == "": the file was left alone); failures only cost a miss.
+func toCache(key, out string) {
+	dir := cacheDir()
+	if dir == "" || os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	var data []byte
+	name := key + ".skip"
+	if out != "" {
+		var err error
+		if data, err = os.ReadFile(out); err != nil {
+			return
+		}
+		name = key + ".go"
+	}
+	tmp, err := os.CreateTemp(dir, "tmp-*")
+	if err != nil {
+		return
+	}
+	_, err = tmp.Write(data)
+	tmp.Close()
+	if err != nil || os.Rename(tmp.Name(), filepath.Join(dir, name)) != nil {
+		os.Remove(tmp.Name())
+	}
 }
