@@ -125,7 +125,7 @@ export const all = [evolving(), make(), arrow(), awaits, deleg, untyped, agen, n
       const r = await instrument(code, { filename: join(dir, name), root: dir, runtime: RUNTIME });
       instrumented[name] = r.code;
     }
-    expect(instrumented['inference.ts']).toContain(`${'__cti'}.enter(`);
+    expect(instrumented['inference.ts']).toContain(`${'__cti'}$enter(`);
     expect(typeCheck(files, dir)).toEqual([]);
     expect(typeCheck(instrumented, dir)).toEqual([]);
   });
@@ -316,7 +316,7 @@ console.log(f());
     expect(r.original.stdout).toBe('1\n');
     const out = r.results['main.mjs'].code;
     expect(firstDirectives(out, 'module')).toEqual(['use client']);
-    expect(out.split('\n')[0]).toMatch(/^'use client';\/\*cti:instrumented\*\/import \* as __cti from /);
+    expect(out.split('\n')[0]).toMatch(/^'use client';\/\*cti:instrumented\*\/import \{[^}]*\benter as __cti\$enter\b[^}]*\} from /);
 
     const sloppy = await same({
       'main.cjs': `function strictFn() {
@@ -385,7 +385,7 @@ module.exports = 'late';
       expect(r.original.stdout).toBe('3 6 40 early object true\n');
       expect(diagnosticsOf(r)).toEqual([]);
       for (const f of ['main.js', 'lib.js', 'util.cjs', 'early.cjs']) {
-        expect(r.results[f].code).toMatch(/^\/\*cti:instrumented\*\/var __cti=require\("/);
+        expect(r.results[f].code).toMatch(/^\/\*cti:instrumented\*\/var \{[^}]*\benter:__cti\$enter\b[^}]*\}=require\("/);
         expect(r.results[f].code).not.toContain('import ');
       }
       expect(spanTree(r.spans)).toContain('main:3\n  add:1\n  mul:2\n  scale:1\n  early:1');
@@ -401,7 +401,7 @@ console.log(f(2), typeof require);
 `,
     }, 'main.js', { moduleType: 'auto' });
     expect(r.original.stdout).toBe('4 undefined\n');
-    expect(r.results['main.js'].code).toMatch(/^\/\*cti:instrumented\*\/import \* as __cti from /);
+    expect(r.results['main.js'].code).toMatch(/^\/\*cti:instrumented\*\/import \{[^}]*\benter as __cti\$enter\b[^}]*\} from /);
     expect(byName(r.spans, 'f')[0].attributes['cti.return']).toBe('4');
   });
 
@@ -793,7 +793,7 @@ console.log(g('!'), obj.__cti(1), obj.__cti$s(), typeof __cti$f);
 `,
     });
     expect(r.original.stdout).toBe('user5! 1 s undefined\n');
-    expect(r.results['main.mjs'].code).toMatch(/import \* as (__cti[0-9a-f]{8}) from .*\1\$f=/);
+    expect(r.results['main.mjs'].code).toMatch(/import \{.*\benter as (__cti[0-9a-f]{8})\$enter\b.*\} from .*\1\$f=/);
     expect(byName(r.spans, 'g')[0].attributes).toMatchObject({ 'cti.arg.__cti$f': '"!"', 'cti.return': '"user5!"' });
     expect(nameLines(r.spans)).toEqual(['g:3', 'obj.__cti$s:4', 'obj.__cti:4']);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as rt from '../src/runtime/core.js';
 import { makeClock, spanJsonLine, toSpanData } from '../src/runtime/encode.js';
+import { encodeSiteTable } from '../src/runtime/site-table.js';
 
 describe('span encoding', () => {
   it('the JSONL fast path writes exactly what JSON.stringify of the span object writes', () => {
@@ -16,13 +17,13 @@ describe('span encoding', () => {
       sink: (spans) => finished.push(...spans),
       sampleRoot: () => true,
     });
-    const file = rt.file('src/a "quoted".js', [
+    const file = rt.file('src/a "quoted".js', encodeSiteTable([
       { t: 'f', n: 'outer', l: 1, a: ['x', 'obj', 'password'], r: [2] },
       { t: 'f', n: 'Inner.#m', l: 5, a: [] },
       { t: 'v', n: 'y', l: 2 },
       { t: 'b', k: 'else if', l: 3 },
       { t: 'l', k: 'for-of', l: 4 },
-    ], { lang: 'javascript', returns: true, valueLength: 20, events: 3 });
+    ], { lang: 'javascript', returns: true, exceptions: true, valueLength: 20, events: 3 }));
     const outer = rt.enter(file, 0, 'a "string"\nwith a newline', { k: 1 }, 'hunter2');
     const inner = rt.enter(file, 1);
     rt.exit(inner); // ends without returning: an error waiting for its exception

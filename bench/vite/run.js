@@ -113,14 +113,14 @@ function outputDigest(dir) {
   return { files, bytes, sha256: createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16) };
 }
 
-/** Modules registered with the runtime in the bundle: minified `x("src/m0001.ts",[{t:"…` calls. */
+/** Modules registered with the runtime in the bundle: minified `x("src/m0001.ts","typescript 1 1 120 128|…` calls. */
 function registeredModules(dir) {
   const names = new Set();
   const walk = (d) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) for (const m of readFileSync(p, 'utf8').matchAll(/\("([^"\\]+\.[cm]?[jt]sx?)",\[\{t:"/g)) names.add(m[1]);
+      else if (e.name.endsWith('.js')) for (const m of readFileSync(p, 'utf8').matchAll(/\("([^"\\]+\.[cm]?[jt]sx?)","[a-z]+ [01] [01] \d+ \d+[|"]/g)) names.add(m[1]);
     }
   };
   walk(dir);

@@ -10,6 +10,8 @@
  * costs a few nanoseconds.
  */
 
+import { decodeSiteTable, type FnSite, type SiteData, type VarSite } from './site-table.js';
+
 /** What a platform provides: clocks, randomness, value previews. */
 export interface Platform {
   /** Monotonic milliseconds since `timeOrigin`. */
@@ -59,13 +61,7 @@ export const enum EventKind {
   Exception,
 }
 
-export interface FnSite { t: 'f'; n: string; l: number; a: string[]; r?: number[]; g?: 1 }
-export interface VarSite { t: 'v'; n: string; l: number; r?: 1 }
-export interface BranchSite { t: 'b'; k: string; l: number }
-export interface LoopSite { t: 'l'; k: string; l: number }
-export type SiteData = FnSite | VarSite | BranchSite | LoopSite;
-
-export interface FileOptions { lang: string; returns: boolean; exceptions?: boolean; valueLength: number; events: number }
+export type { BranchSite, FnSite, LoopSite, SiteData, VarSite } from './site-table.js';
 
 export interface FileTable {
   path: string;
@@ -187,14 +183,15 @@ export function isEnabled(): boolean {
   return settings !== null && settings.sink !== null;
 }
 
-/** Registers an instrumented file's site table (emitted once at the top of each file). */
-export function file(path: string, sites: SiteData[], opts: FileOptions): FileTable {
+/** Registers an instrumented file's site table (emitted once at the top of each file; format in site-table.ts). */
+export function file(path: string, table: string): FileTable {
+  const { sites, opts } = decodeSiteTable(table);
   return {
     path,
     sites,
     lang: opts.lang,
     returns: opts.returns,
-    exceptions: opts.exceptions !== false,
+    exceptions: opts.exceptions,
     valueLength: settings?.valueLimit ?? opts.valueLength,
     events: settings?.eventLimit ?? opts.events,
   };

@@ -4,7 +4,7 @@ import { ParseFailure, parseJs } from './parse.js';
 
 export const jsInstrumenter: LanguageInstrumenter = {
   language: 'javascript',
-  version: '3',
+  version: '4',
   extensions: ['.js', '.jsx', '.mjs', '.cjs', '.ts', '.tsx', '.mts', '.cts'],
   instrument(code, ctx) {
     try {

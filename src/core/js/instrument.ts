@@ -6,6 +6,7 @@ import type { Diagnostic, InstrumentContext, InstrumentResult } from '../types.j
 import { ANONYMOUS, boundNames, keyName, qualify, targetName } from './names.js';
 import { parseJs } from './parse.js';
 import { SiteTable } from './sites.js';
+import { encodeSiteTable } from '../../runtime/site-table.js';
 
 type Node = t.Node;
 type Fn = t.Function;
@@ -76,7 +77,12 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
 
   // Hygienic names: our identifiers must not collide with the program's.
   const base = code.includes('__cti') ? `__cti${createHash('sha256').update(code).digest('hex').slice(0, 8)}` : '__cti';
-  const NS = base;
+  /** The runtime's functions are imported one by one: a plain identifier per call costs a bundler less than a namespace member. */
+  const imported = new Set<string>();
+  const rt = (name: string) => {
+    imported.add(name);
+    return `${base}$${name}`;
+  };
   const F = `${base}$f`;
   const S = `${base}$s`;
   const T = `${base}$t`;
@@ -121,7 +127,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
   const varEvents = (names: string[], line: number) =>
     names.map((n) => {
       stats.variables++;
-      return `${NS}.v(${S},${sites.variable(n, line)},${n});`;
+      return `${rt('v')}(${S},${sites.variable(n, line)},${n});`;
     }).join('');
 
   /** Reads bindings right after the statement that set them (statement lists only). */
@@ -137,7 +143,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
 
   const branch = (kind: string, line: number) => {
     stats.branches++;
-    return `${NS}.b(${S},${sites.branch(kind, line)});`;
+    return `${rt('b')}(${S},${sites.branch(kind, line)});`;
   };
 
   const armOf = (stmt: t.Statement) =>
@@ -222,7 +228,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
           if (fn && capture.variables && name && !isFunctionValue(node.init)) {
             stats.variables++;
             const untyped = language === 'typescript' && evolvingType(node) ? ' as any' : '';
-            wrap(node.init, `${NS}.v(${S},${sites.variable(name, lineOf(node))},(`, `${untyped}))`, depth + 1);
+            wrap(node.init, `${rt('v')}(${S},${sites.variable(name, lineOf(node))},(`, `${untyped}))`, depth + 1);
           }
         }
         return;
@@ -244,7 +250,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
           // Wrapping the whole assignment keeps name inference and evaluation order.
           const name = left.type === 'Identifier' ? left.name : `${left.object.type === 'ThisExpression' ? 'this' : (left.object as t.Identifier).name}.${(left.property as t.Identifier).name}`;
           stats.variables++;
-          wrap(node, `${NS}.v(${S},${sites.variable(name, lineOf(node))},(`, '))', depth);
+          wrap(node, `${rt('v')}(${S},${sites.variable(name, lineOf(node))},(`, '))', depth);
         } else if (parent.type === 'ExpressionStatement') {
           pendingAfter.set(parent, boundNames(left as Node));
         }
@@ -267,29 +273,29 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       case 'ReturnStatement':
         visitChildren(node, fn, scope, depth);
         if (!fn) return;
-        if (node.argument) wrap(node.argument, `${NS}.ret(${S},(`, '))', depth + 1);
-        else edits.open(node.start! + 'return'.length, ` void ${NS}.done(${S})`, depth);
+        if (node.argument) wrap(node.argument, `${rt('ret')}(${S},(`, '))', depth + 1);
+        else edits.open(node.start! + 'return'.length, ` void ${rt('done')}(${S})`, depth);
         return;
       case 'AwaitExpression':
         visitChildren(node, fn, scope, depth);
         if (!fn?.async) return;
-        wrap(node, `${NS}.rs(${S},`, ')', depth);
-        wrap(node.argument, `${NS}.aw(${S},(`, '))', depth + 1);
+        wrap(node, `${rt('rs')}(${S},`, ')', depth);
+        wrap(node.argument, `${rt('aw')}(${S},(`, '))', depth + 1);
         return;
       case 'YieldExpression':
         visitChildren(node, fn, scope, depth);
         if (!fn?.generator) return;
         // A yield whose value is unused stays unused (`void`): TypeScript types a used one (TS7057).
-        if (parent.type === 'ExpressionStatement') wrap(node, `${NS}.rs(${S},void (`, node.argument ? '))' : ` ${NS}.y(${S})))`, depth);
-        else wrap(node, `${NS}.rs(${S},`, node.argument ? ')' : ` ${NS}.y(${S}))`, depth);
-        if (node.argument) wrap(node.argument, `${NS}.y(${S},(`, '))', depth + 1);
+        if (parent.type === 'ExpressionStatement') wrap(node, `${rt('rs')}(${S},void (`, node.argument ? '))' : ` ${rt('y')}(${S})))`, depth);
+        else wrap(node, `${rt('rs')}(${S},`, node.argument ? ')' : ` ${rt('y')}(${S}))`, depth);
+        if (node.argument) wrap(node.argument, `${rt('y')}(${S},(`, '))', depth + 1);
         return;
       case 'CatchClause': {
         visitChildren(node, fn, scope, depth);
         if (!fn) return;
         const param = node.param?.type === 'Identifier' ? node.param.name : null;
         const site = param && capture.variables ? (stats.variables++, sites.variable(param, lineOf(node))) : -1;
-        edits.open(node.body.start! + 1, `${NS}.c(${S},${site}${param ? `,${param}` : ''});`, depth + 2);
+        edits.open(node.body.start! + 1, `${rt('c')}(${S},${site}${param ? `,${param}` : ''});`, depth + 2);
         return;
       }
       case 'TryStatement': {
@@ -298,8 +304,8 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
         if (!fn || !fin) return;
         // A finally block may run after a rejected await or a generator's return() (resume), and
         // after a return that it may still override, cancel or turn into a throw (`ft`/`fe`).
-        const open = `const ${T}=${NS}.ft(${S});`;
-        const close = `;${NS}.fe(${S},${T});`;
+        const open = `const ${T}=${rt('ft')}(${S});`;
+        const close = `;${rt('fe')}(${S},${T});`;
         if (fin.start! + 2 === fin.end!) edits.open(fin.start! + 1, open + close, depth + 2);
         else {
           edits.open(fin.start! + 1, open, depth + 2);
@@ -403,7 +409,7 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     let text = '';
     if (capture.loops) {
       stats.loops++;
-      text += `${NS}.l(${S},${sites.loop(forAwait ? 'for-await' : LOOP_KIND[node.type], lineOf(node))});`;
+      text += `${rt('l')}(${S},${sites.loop(forAwait ? 'for-await' : LOOP_KIND[node.type], lineOf(node))});`;
     }
     if (capture.variables && (node.type === 'ForInStatement' || node.type === 'ForOfStatement')) {
       const left = node.left.type === 'VariableDeclaration' ? node.left.declarations[0].id : node.left;
@@ -412,13 +418,13 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     }
     if (forAwait && fn.async) {
       // Each iteration suspends at the loop head: hand the context back while suspended.
-      wrap(node.right, `${NS}.fa(${S},(`, '))', depth + 1);
-      atStatementStart(node.body, `${NS}.rs(${S});${text}try{`, depth + 1, `}finally{${NS}.aw(${S})}`);
+      wrap(node.right, `${rt('fa')}(${S},(`, '))', depth + 1);
+      atStatementStart(node.body, `${rt('rs')}(${S});${text}try{`, depth + 1, `}finally{${rt('aw')}(${S})}`);
       // Resume once the loop is over; where no statement can follow the loop (with its labels),
       // braces make room for one.
       const [outer, listed] = parent.type === 'LabeledStatement' ? labels.get(parent)! : [node, inList(parent, key, node)];
-      if (listed) edits.close(outer.end!, `;${NS}.rs(${S});`, depth);
-      else wrap(outer, '{', `;${NS}.rs(${S});}`, depth - 1);
+      if (listed) edits.close(outer.end!, `;${rt('rs')}(${S});`, depth);
+      else wrap(outer, '{', `;${rt('rs')}(${S});}`, depth - 1);
       return;
     }
     if (text || capture.variables) atStatementStart(node.body, text, depth + 1);
@@ -502,13 +508,15 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
     visit(body, node, 'body', inner, name, null, depth + 1);
     stats.functions++;
     const args = capture.args ? paramNames(node) : [];
-    const enter = `const ${S}=${NS}.enter(${F},${sites.fn(name, line, args, !!node.generator)}${args.map((a) => `,${a}`).join('')});`;
+    const enter = `const ${S}=${rt('enter')}(${F},${sites.fn(name, line, args, !!node.generator)}${args.map((a) => `,${a}`).join('')});`;
     if (body.type === 'BlockStatement') {
       const lastDirective = body.directives.at(-1);
       const at = lastDirective ? lastDirective.end! : body.start! + 1;
       const semi = lastDirective && code[lastDirective.end! - 1] !== ';' ? ';' : '';
       const open = `${semi}${enter}try{`;
-      const close = `;${NS}.done(${S})}finally{${NS}.exit(${S})}`;
+      // After a final return or throw the end of the body cannot be reached: no done().
+      const last = body.body.at(-1)?.type;
+      const close = `${last === 'ReturnStatement' || last === 'ThrowStatement' ? '' : `;${rt('done')}(${S})`}}finally{${rt('exit')}(${S})}`;
       if (at === body.end! - 1) edits.open(at, open + close, depth);
       else {
         edits.open(at, open, depth);
@@ -516,8 +524,8 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
       }
     } else {
       const arrow = code.indexOf('=>', skipArrowHead(node as t.ArrowFunctionExpression));
-      edits.open(arrow + 2, `{${enter}try{return ${NS}.ret(${S},(`, depth);
-      edits.close(node.end!, `))}finally{${NS}.exit(${S})}}`, depth);
+      edits.open(arrow + 2, `{${enter}try{return ${rt('ret')}(${S},(`, depth);
+      edits.close(node.end!, `))}finally{${rt('exit')}(${S})}}`, depth);
     }
   }
 
@@ -539,11 +547,12 @@ export function instrumentJs(code: string, ctx: InstrumentContext): InstrumentRe
   // TypeScript compiles `import` to whatever module system it targets: always import there.
   const esm = program.sourceType === 'module' || ctx.moduleType === 'esm' || (language === 'typescript' && ctx.moduleType !== 'cjs');
   const spec = JSON.stringify(ctx.runtime);
-  const opts = JSON.stringify({ lang: language, returns: capture.returns, exceptions: capture.exceptions, valueLength: ctx.config.limits.valueLength, events: ctx.config.limits.eventsPerSpan });
-  const table = `${NS}.file(${JSON.stringify(ctx.relativePath)},${JSON.stringify(sites.sites)},${opts})`;
+  const opts = { lang: language, returns: capture.returns, exceptions: capture.exceptions, valueLength: ctx.config.limits.valueLength, events: ctx.config.limits.eventsPerSpan };
+  const table = `${rt('file')}(${JSON.stringify(ctx.relativePath)},${JSON.stringify(encodeSiteTable(sites.sites, opts))})`;
+  const names = [...imported].sort();
   const header = esm
-    ? `${MARKER}import * as ${NS} from ${spec};var ${F}=${table};`
-    : `${MARKER}var ${NS}=require(${spec}),${F}=${table};`;
+    ? `${MARKER}import {${names.map((n) => `${n} as ${base}$${n}`).join(',')}} from ${spec};var ${F}=${table};`
+    : `${MARKER}var {${names.map((n) => `${n}:${base}$${n}`).join(',')}}=require(${spec}),${F}=${table};`;
   // After the hashbang and directives (code before a directive turns it into a plain string).
   const lastDirective = program.directives.at(-1);
   const headerAt = lastDirective ? lastDirective.end! : program.interpreter ? code.indexOf('\n') + 1 : (program.body[0]?.start ?? 0);

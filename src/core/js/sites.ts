@@ -1,13 +1,10 @@
+import type { SiteData as Site } from '../../runtime/site-table.js';
+
 /**
  * The per-file site table: everything about an instrumented spot that is known at build
- * time (names, original lines, redaction). It is emitted once per file, so the code
- * inserted at each spot passes only a small integer.
+ * time (names, original lines, redaction). It is emitted once per file (encoded by
+ * src/runtime/site-table.ts), so the code inserted at each spot passes only a small integer.
  */
-export type Site =
-  | { t: 'f'; n: string; l: number; a: string[]; r?: number[]; g?: 1 }
-  | { t: 'v'; n: string; l: number; r?: 1 }
-  | { t: 'b'; k: string; l: number }
-  | { t: 'l'; k: string; l: number };
 
 export class SiteTable {
   readonly sites: Site[] = [];
