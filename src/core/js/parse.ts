@@ -1,5 +1,6 @@
-import { parse, type ParserOptions, type ParserPlugin } from '@babel/parser';
+import type { ParserOptions, ParserPlugin } from '@babel/parser';
 import type { File } from '@babel/types';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import type { Diagnostic } from '../types.js';
 
@@ -29,6 +30,17 @@ function optionsFor(filename: string, decorators: ParserPlugin): ParserOptions {
     plugins: pluginsFor(ext, decorators),
   };
 }
+
+/**
+ * Babel is loaded on the first parse, with require(): a bundler plugin whose modules all come
+ * from the cache never needs it, and importing its CommonJS build from ESM costs Node a scan of
+ * its half megabyte for export names.
+ */
+let babelParse: typeof import('@babel/parser').parse | undefined;
+const parse: typeof import('@babel/parser').parse = (code, options) => {
+  babelParse ??= (createRequire(import.meta.url)('@babel/parser') as typeof import('@babel/parser')).parse;
+  return babelParse(code, options);
+};
 
 export class ParseFailure extends Error {
   constructor(readonly diagnostic: Diagnostic) {
