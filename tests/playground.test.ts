@@ -180,6 +180,16 @@ describe('playground/vite-app in Chromium', () => {
         return d < 0n ? -1 : d > 0n ? 1 : 0;
       };
       const childrenOf = (p: SpanData) => spans.filter((s) => s.parent_span_id === p.span_id).sort(byStart);
+      // Calls made one after the other, in this order: each starts no earlier than the one before ended
+      // (checked on the clock, since on one 100 µs tick the order within a batch is not observable).
+      const calledInOrder = (parent: SpanData, names: string[]) => {
+        const kids = childrenOf(parent).filter((s) => name(s) !== '$');
+        expect(kids.map(name).sort()).toEqual([...names].sort());
+        const spanOf = (n: string) => kids.find((s) => name(s) === n)!;
+        for (let i = 1; i < names.length; i++) {
+          expect(at(spanOf(names[i]!), 'start_time_unix_nano') >= at(spanOf(names[i - 1]!), 'end_time_unix_nano'), `${names[i - 1]} before ${names[i]}`).toBe(true);
+        }
+      };
       const all = (n: string) => spans.filter((s) => name(s) === n).sort(byStart);
       const inTrace = (root: SpanData) => spans.filter((s) => s.trace_id === root.trace_id);
 
@@ -206,7 +216,7 @@ describe('playground/vite-app in Chromium', () => {
       // The paid checkout: checkout → Cart.count, Cart.total (a loop with a bulk-discount branch), Cart.clear.
       const paid = childrenOf(paidClick!).find((s) => name(s) === 'checkout')!;
       expect(paid.status.code).toBe('OK');
-      expect(childrenOf(paid).map(name)).toEqual(['Cart.count', 'Cart.total', 'Cart.clear']);
+      calledInOrder(paid, ['Cart.count', 'Cart.total', 'Cart.clear']);
       const total = childrenOf(paid).find((s) => name(s) === 'Cart.total')!;
       expect(total.attributes['cti.return']).toBe('435');
       const loop = total.events.find((e) => e.name === 'cti.loop');
@@ -230,12 +240,12 @@ describe('playground/vite-app in Chromium', () => {
 
       // Each add click: onAddClick → Cart.add (→ Cart.count), render.
       for (const click of all('onAddClick')) {
-        expect(childrenOf(click).map(name).filter((n) => n !== '$')).toEqual(['Cart.add', 'render']);
+        calledInOrder(click, ['Cart.add', 'render']);
         expect(childrenOf(childrenOf(click).find((s) => name(s) === 'Cart.add')!).map(name)).toEqual(['Cart.count']);
       }
       expect(all('Cart.add').map((s) => s.attributes['cti.return'])).toEqual(['1', '2', '3', '4', '5']);
       const [removeClick] = all('onRemoveClick');
-      expect(childrenOf(removeClick!).map(name).filter((n) => n !== '$')).toEqual(['Cart.remove', 'render']);
+      calledInOrder(removeClick!, ['Cart.remove', 'render']);
       expect(parentName(all('Cart.remove')[0]!)).toBe('onRemoveClick');
 
       // The last click's spans left when the page was, not by the runtime's 3 s batch timer.
