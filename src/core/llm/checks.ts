@@ -1,0 +1,132 @@
+/**
+ * The three checks an answer must pass before its insertions are kept:
+ *  (a) the original code is intact: every original line is still there, unchanged and in order,
+ *      and no inserted text runs into it (a comment or string opened in an insertion and closed in
+ *      original code would hide that code);
+ *  (b) the result parses with the language's grammar without ERROR or MISSING nodes;
+ *  (c) the function got the exact entry and exit statements, in code (not comments), with an exit
+ *      before every `return` unless the exit sits in a finally/ensure/defer that covers them.
+ */
+import { parse, syntaxErrors, type Node } from '../tree-sitter/index.js';
+import { applyPlaced, type Placed } from './insertions.js';
+import { type EventKind, type LanguageStatements } from './statements.js';
+import type { Lines, Unit } from './units.js';
+
+type Ranges = ReturnType<typeof applyPlaced>['ranges'];
+
+/** (a) Output lines outside the insertions, joined, must be the original exactly. */
+export function originalLinesKept(original: string, output: string, ranges: Ranges): string | null {
+  let rest = '';
+  let from = 0;
+  for (const r of ranges) {
+    rest += output.slice(from, r.start);
+    from = r.end;
+  }
+  rest += output.slice(from);
+  if (rest !== original) return 'the original lines are not all kept unchanged and in order';
+  for (const r of ranges) {
+    if (!output.slice(r.start, r.end).endsWith('\n') || (r.start > 0 && output[r.start - 1] !== '\n')) {
+      return `inserted code ${r.placed.insertion.where} line ${r.placed.insertion.line} does not stand on lines of its own`;
+    }
+  }
+  return null;
+}
+
+/** (a) A token holding both inserted and original non-blank text means the insertion swallowed original code. */
+function straddles(root: Node, output: string, ranges: Ranges): string | null {
+  const inside = (i: number) => ranges.some((r) => i >= r.start && i < r.end);
+  const stack: Node[] = [root];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node.childCount > 0 && !node.type.includes('comment')) {
+      for (let i = 0; i < node.childCount; i++) stack.push(node.child(i)!);
+      continue;
+    }
+    let ins = false;
+    let orig = false;
+    for (let i = node.startIndex; i < node.endIndex && !(ins && orig); i++) {
+      if (/\s/.test(output[i]!)) continue;
+      if (inside(i)) ins = true;
+      else orig = true;
+    }
+    if (ins && orig) return `inserted code merges with original code at line ${node.startPosition.row + 1} (${JSON.stringify(node.text.slice(0, 40))})`;
+  }
+  return null;
+}
+
+const SCOPE_EXIT = /finally|ensure|defer/;
+
+/** Validates one function's insertions applied alone to the original. Returns the problems (empty: accepted). */
+export async function checkUnit(
+  original: string,
+  lines: Lines,
+  language: string,
+  statements: LanguageStatements,
+  unit: Unit,
+  expected: Record<EventKind, string>,
+  placed: readonly Placed[],
+  nested: readonly Unit[],
+): Promise<string[]> {
+  const { code: output, ranges } = applyPlaced(original, placed);
+  const kept = originalLinesKept(original, output, ranges);
+  if (kept) return [kept];
+  const tree = await parse(output, language);
+  try {
+    const problems: string[] = [];
+    const errors = syntaxErrors(tree);
+    if (errors.length) {
+      // Report lines of the original file: subtract what was inserted above.
+      const origLine = (outLine: number) => outLine - ranges.filter((r) => output.slice(0, r.end).split('\n').length - 1 < outLine).reduce((n, r) => n + r.placed.text.split('\n').length - 1, 0);
+      problems.push(...errors.slice(0, 3).map((e) => `the result does not parse: ${e.message} near original line ${Math.max(1, origLine(e.line))}`));
+    }
+    const merged = straddles(tree.rootNode, output, ranges);
+    if (merged) problems.push(merged);
+    if (problems.length) return problems;
+
+    // (c) exact statements, in code.
+    const found = (kind: EventKind) => {
+      const at: number[] = [];
+      for (const r of ranges) {
+        const text = output.slice(r.start, r.end);
+        for (let i = text.indexOf(expected[kind]); i >= 0; i = text.indexOf(expected[kind], i + 1)) {
+          const node = tree.rootNode.descendantForIndex(r.start + i, r.start + i + 1);
+          if (!node?.type.includes('comment')) at.push(r.start + i);
+        }
+      }
+      return at;
+    };
+    const enters = found('enter');
+    const exits = found('exit');
+    if (enters.length === 0) problems.push(`function ${unit.id} (${unit.name}) has no entry statement: insert the given entry statement exactly as written, as code`);
+    if (exits.length === 0) problems.push(`function ${unit.id} (${unit.name}) has no exit statement: insert the given exit statement exactly as written, as code (${statements.exitAdvice})`);
+    if (problems.length) return problems;
+
+    const coveredByScopeExit = exits.some((pos) => {
+      for (let n: Node | null = tree.rootNode.descendantForIndex(pos, pos + 1); n; n = n.parent) if (SCOPE_EXIT.test(n.type)) return true;
+      return false;
+    });
+    if (!coveredByScopeExit) {
+      const exitStarts = new Set(ranges.filter((r) => output.slice(r.start, r.end).includes(expected.exit)).map((r) => r.placed.offset));
+      for (let l = unit.startLine + 1; l <= unit.endLine; l++) {
+        if (nested.some((n) => l >= n.startLine && l <= n.endLine)) continue;
+        if (/^\s*return\b/.test(lines.text(l)) && !exitStarts.has(lines.start(l))) {
+          problems.push(`line ${l} returns without the exit statement right before it`);
+        }
+      }
+    }
+    return problems;
+  } finally {
+    tree.delete();
+  }
+}
+
+/** (b) for the whole file once every accepted function's insertions are in. */
+export async function parsesCleanly(code: string, language: string): Promise<string | null> {
+  const tree = await parse(code, language);
+  try {
+    const e = syntaxErrors(tree)[0];
+    return e ? `line ${e.line}: ${e.message}` : null;
+  } finally {
+    tree.delete();
+  }
+}
