@@ -4,7 +4,7 @@ import { LlmClient } from '../src/core/llm/client.js';
 import { instrumentWithLlm } from '../src/core/llm/engine.js';
 import { LessonBook } from '../src/core/llm/lessons.js';
 import { DEFAULT_PRICES, type LlmSettings, type ProviderName } from '../src/core/llm/settings.js';
-import { answerFor, CALC_PLAN } from './llm/answers.js';
+import { answerFor, CALC_BEFORE_RETURN_PLAN, CALC_PLAN } from './llm/answers.js';
 import { startFakeLlm, type FakeLlm, type Script } from './llm/fake-llm.js';
 
 const CALC = readFileSync(new URL('./llm/samples/Calc.java', import.meta.url), 'utf8');
@@ -53,7 +53,8 @@ describe('LLM engine (fake servers, real clients)', () => {
       expect(f.requests[0]!.path).toBe({ ollama: '/api/chat', openai: '/v1/chat/completions', anthropic: '/v1/messages' }[provider]);
       keepsOriginal(result.code, CALC);
       expect(result.code.match(/cti\.enter/g)).toHaveLength(3);
-      expect(result.code.match(/cti\.exit/g)).toHaveLength(4);
+      expect(result.code.match(/cti\.exit/g)).toHaveLength(3);
+      expect(result.code.match(/} finally \{/g)).toHaveLength(3);
       expect(client.budget.calls).toBe(1);
       expect(client.budget.inputTokens).toBe(1000);
       expect(client.budget.spent).toBeCloseTo((1000 * 1 + 200 * 2) / 1e6, 9);
@@ -66,7 +67,7 @@ describe('LLM engine (fake servers, real clients)', () => {
   });
 
   it('retries a broken-syntax answer with the error fed back, then accepts the fix', async () => {
-    const broken = (p: string) => ({ text: answerFor(CALC_PLAN, p).replaceAll('System.getenv(\\"CTI_TRACES_FILE\\");', 'System.getenv(\\"CTI_TRACES_FILE\\"') });
+    const broken = (p: string) => ({ text: answerFor(CALC_BEFORE_RETURN_PLAN, p).replaceAll('System.getenv(\\"CTI_TRACES_FILE\\");', 'System.getenv(\\"CTI_TRACES_FILE\\"') });
     const { result, fake: f, lessons } = await run([broken, good]);
     expect(result.stats.functions).toBe(3);
     expect(f.requests).toHaveLength(2);
@@ -87,7 +88,7 @@ describe('LLM engine (fake servers, real clients)', () => {
   });
 
   it('rejects insertion points outside the function and answers missing an exit before a return', async () => {
-    const plan = { ...CALC_PLAN, 2: CALC_PLAN[2]!.filter((s) => s.line !== 9) };
+    const plan = { ...CALC_BEFORE_RETURN_PLAN, 2: CALC_BEFORE_RETURN_PLAN[2]!.filter((s) => s.line !== 9) };
     const outside = (p: string) => ({ text: answerFor({ ...plan, 1: [{ kind: 'enter', line: 1, where: 'before' }] }, p) });
     const { result, fake: f } = await run([outside]);
     expect(f.requests).toHaveLength(3);

@@ -1,11 +1,13 @@
 /**
  * `cti serve --import <file.jsonl>`: spans of a CTI_TRACES_FILE (one SpanData per line, as
  * docs/telemetry.md defines it) into the store. A line that is not a span is skipped and reported
- * with its number; the rest is stored.
+ * with its number; the rest is stored. Lines of entry/exit event streams (LLM-instrumented
+ * languages, see event-spans.ts) are recognised per line and turned into spans.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { SpanData } from '../runtime/span-data.js';
+import { EventSpans, isEventLine } from './event-spans.js';
 import type { TraceStore } from './store.js';
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -33,6 +35,7 @@ export async function importJsonl(file: string, store: TraceStore, batch = 2000)
   const result: ImportResult = { spans: 0, skipped: [] };
   let pending: SpanData[] = [];
   let n = 0;
+  const events = new EventSpans();
   for await (const text of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
     n++;
     if (text.trim() === '') continue;
@@ -41,6 +44,12 @@ export async function importJsonl(file: string, store: TraceStore, batch = 2000)
       value = JSON.parse(text);
     } catch {
       result.skipped.push({ line: n, reason: 'not valid JSON' });
+      continue;
+    }
+    if (isEventLine(value)) {
+      const why = events.add(value, text);
+      if (why) result.skipped.push({ line: n, reason: why });
+      pending.push(...events.drain());
       continue;
     }
     const problem = spanLineProblem(value);
@@ -55,6 +64,7 @@ export async function importJsonl(file: string, store: TraceStore, batch = 2000)
       pending = [];
     }
   }
+  pending.push(...events.finish());
   store.insert(pending);
   result.spans += pending.length;
   return result;

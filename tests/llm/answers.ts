@@ -1,10 +1,18 @@
 /** Scripted model answers for the samples: what a good model would say, and typical bad answers. */
 import { statementsIn } from './fake-llm.js';
 
-export type Plan = Record<number, Array<{ kind: 'enter' | 'exit'; line: number; where: 'before' | 'after' }>>;
+/** 'enter'/'exit': the statement; 'try'/'finally': the statement wrapped as the Java advice says. */
+export type Plan = Record<number, Array<{ kind: 'enter' | 'exit' | 'try' | 'finally'; line: number; where: 'before' | 'after' }>>;
 
-/** Calc.java: entry after each opening line, exit before each return / closing brace. */
+/** Calc.java: entry then `try {` after each opening line, `} finally { exit }` before each closing brace. */
 export const CALC_PLAN: Plan = {
+  1: [{ kind: 'try', line: 2, where: 'after' }, { kind: 'finally', line: 5, where: 'before' }],
+  2: [{ kind: 'try', line: 7, where: 'after' }, { kind: 'finally', line: 12, where: 'before' }],
+  3: [{ kind: 'try', line: 14, where: 'after' }, { kind: 'finally', line: 16, where: 'before' }],
+};
+
+/** Calc.java the old way: exit before each return (accepted; the exit precedes the return's expression). */
+export const CALC_BEFORE_RETURN_PLAN: Plan = {
   1: [{ kind: 'enter', line: 2, where: 'after' }, { kind: 'exit', line: 4, where: 'before' }],
   2: [{ kind: 'enter', line: 7, where: 'after' }, { kind: 'exit', line: 9, where: 'before' }, { kind: 'exit', line: 11, where: 'before' }],
   3: [{ kind: 'enter', line: 14, where: 'after' }, { kind: 'exit', line: 16, where: 'before' }],
@@ -16,7 +24,30 @@ export function answerFor(plan: Plan, prompt: string): string {
   for (const [id, steps] of Object.entries(plan)) {
     if (!prompt.includes(`## Function ${id}:`)) continue;
     const s = statementsIn(prompt, Number(id));
-    for (const step of steps) insertions.push({ function: Number(id), line: step.line, where: step.where, code: s[step.kind] });
+    for (const step of steps) {
+      const code = step.kind === 'try' ? `${s.enter}\ntry {` : step.kind === 'finally' ? `} finally {\n    ${s.exit}\n}` : s[step.kind];
+      insertions.push({ function: Number(id), line: step.line, where: step.where, code });
+    }
   }
   return JSON.stringify({ insertions });
+}
+
+/** C has no finally: exit right before each return. */
+export const C_PLAN: Plan = {
+  1: [{ kind: 'enter', line: 3, where: 'after' }, { kind: 'exit', line: 5, where: 'before' }],
+  2: [{ kind: 'enter', line: 8, where: 'after' }, { kind: 'exit', line: 10, where: 'before' }, { kind: 'exit', line: 13, where: 'before' }],
+  3: [{ kind: 'enter', line: 16, where: 'after' }, { kind: 'exit', line: 18, where: 'before' }],
+};
+
+/** Rust: the exit is a Drop guard placed once, right after the entry. */
+export const RUST_PLAN: Plan = {
+  1: [{ kind: 'enter', line: 1, where: 'after' }, { kind: 'exit', line: 1, where: 'after' }],
+  2: [{ kind: 'enter', line: 6, where: 'after' }, { kind: 'exit', line: 6, where: 'after' }],
+  3: [{ kind: 'enter', line: 13, where: 'after' }, { kind: 'exit', line: 13, where: 'after' }],
+};
+
+/** A scripted model that knows the three samples: picks the plan by the file named in the prompt. */
+export function sampleModel(prompt: string): { text: string } {
+  const plan = prompt.includes('Calc.java') ? CALC_PLAN : prompt.includes('calc.c') ? C_PLAN : prompt.includes('calc.rs') ? RUST_PLAN : {};
+  return { text: answerFor(plan, prompt) };
 }

@@ -1,6 +1,7 @@
 import type { RegisterCommand } from '../context.js';
 import { registerCache } from './cache.js';
 import { registerDemo } from './demo.js';
+import { registerIngest } from './ingest.js';
 import { registerInstrument } from './instrument.js';
 import { registerPy } from './py.js';
 import { registerServe } from './serve.js';
@@ -15,6 +16,7 @@ export const COMMANDS: RegisterCommand[] = [
   registerInstrument,
   registerCache,
   registerDemo,
+  registerIngest,
   registerPy,
   registerServe,
   registerShow,

@@ -20,7 +20,7 @@ export const registerServe: RegisterCommand = (program, ctx) => {
     .option('--data <dir>', 'data directory of the trace store (default: $CTI_DATA_DIR, else .cti/serve)')
     .option('--root <dir>', 'project root the source view reads (read-only, never outside it)', '.')
     .option('--token <token>', 'bearer token every request must carry (header, or ?token= in the viewer URL)')
-    .option('--import <file...>', 'load CTI_TRACES_FILE JSONL files into the store first')
+    .option('--import <file...>', 'load CTI_TRACES_FILE JSONL files (spans, or the entry/exit events of LLM-instrumented code) into the store first')
     .option('--max-spans <n>', 'keep at most this many spans: past it the oldest traces are deleted', String(DEFAULT_MAX_SPANS))
     .action(async (flags: ServeFlags) => {
       const { io } = ctx;

@@ -3,6 +3,7 @@ import { basename, extname, join, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { languageFor } from '../../core/languages.js';
+import { llmLanguageFor } from '../../core/llm/index.js';
 import type { CtiConfig } from '../../core/types.js';
 import { CliError } from '../context.js';
 import type { ModuleType } from './module-type.js';
@@ -19,7 +20,10 @@ export interface PlannedFile {
   rel: string;
   /** Absolute output path; null for a dry run without --out. */
   output: string | null;
-  action: 'instrument' | 'copy';
+  /** 'llm': a language without a built-in instrumenter, sent to the configured model. */
+  action: 'instrument' | 'llm' | 'copy';
+  /** tree-sitter language id of an 'llm' file. */
+  language?: string;
   /** Why a file is copied as it is. */
   reason?: string;
   moduleType?: ModuleType;
@@ -32,6 +36,8 @@ export interface PlanOptions {
   config: CtiConfig;
   /** 'auto' detects per file; otherwise forced for every file. */
   moduleType: 'auto' | ModuleType;
+  /** An LLM provider is configured. */
+  llm?: boolean;
 }
 
 interface Input {
@@ -120,6 +126,14 @@ export async function planFiles(paths: string[], options: PlanOptions & { outGiv
         byOutput.set(output, rel);
       }
       const lang = languageFor(source);
+      const viaLlm = lang ? undefined : llmLanguageFor(source);
+      if (viaLlm) {
+        // The include globs name the built-in languages' files; exclude applies to every file.
+        const excluded = whyNot(rel)?.startsWith('excluded') ? whyNot(rel) : null;
+        const reason = excluded ?? (options.llm ? null : `${viaLlm.name}: skipped, no LLM provider configured (set LLM_PROVIDER and LLM_MODEL)`);
+        planned.push({ source, rel, output, action: reason === null ? 'llm' : 'copy', ...(reason === null ? { language: viaLlm.id } : { reason }) });
+        continue;
+      }
       const reason = lang ? whyNot(rel) : `no instrumenter for ${extname(source) || 'files without an extension'}`;
       planned.push({
         source,

@@ -30,6 +30,8 @@ export interface RunSummary {
   errors: number;
   durationMs: number;
   results: FileReport[];
+  /** Model use of LLM-assisted files, when a provider was configured and used. */
+  llm?: { provider: string; models: string[]; calls: number; inputTokens: number; outputTokens: number; spentUsd: number; costComplete: boolean; budgetUsd: number | null };
 }
 
 export function summarize(base: Pick<RunSummary, 'dryRun' | 'root' | 'out' | 'cacheDir'>, results: FileReport[], durationMs: number): RunSummary {
@@ -72,5 +74,9 @@ export function summaryLine(s: RunSummary, outShown: string | null): string {
   const parts = [`${plural(s.copied, 'file')} copied`, plural(s.cacheHits, 'cache hit'), plural(s.errors, 'error')];
   const where = outShown ? ` into ${outShown}` : '';
   const verb = s.dryRun ? 'dry run: would instrument' : 'instrumented';
+  if (s.llm) {
+    const money = `$${s.llm.spentUsd.toFixed(4)}${s.llm.costComplete ? '' : '+ (some models have no price)'}${s.llm.budgetUsd === null ? '' : ` of $${s.llm.budgetUsd}`}`;
+    parts.push(`${plural(s.llm.calls, 'model call')}, ${money} spent`);
+  }
   return `cti: ${verb} ${s.instrumented} of ${plural(s.files, 'file')}${where} (${parts.join(', ')}) in ${Math.round(s.durationMs)} ms`;
 }

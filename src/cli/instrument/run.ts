@@ -15,6 +15,8 @@ import { toPosix } from './paths.js';
 import { planFiles, type PlannedFile } from './plan.js';
 import { processFile, type FileOutcome, type FileTask } from './process-file.js';
 import { createProgress } from './progress.js';
+import { createLlmRun, type LlmRun } from './llm-files.js';
+import { LlmSettingsError, resolveLlmSettings, type LlmFlags } from '../../core/llm/index.js';
 import { dryRunLine, formatDiagnostic, hasError, summarize, summaryLine, type FileReport } from './report.js';
 
 export interface InstrumentRunOptions {
@@ -33,6 +35,8 @@ export interface InstrumentRunOptions {
   strict: boolean;
   runtime: string;
   moduleType: 'auto' | ModuleType;
+  /** --provider, --model, --budget (LLM-assisted languages); --jobs also caps requests in flight. */
+  llm?: LlmFlags;
 }
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -90,11 +94,18 @@ export async function runInstrument(opts: InstrumentRunOptions, io: CliIo): Prom
   const config = loadConfig(root);
   const out = opts.out ? resolve(io.cwd, opts.out) : null;
   const jobs = opts.jobs ?? availableParallelism();
+  let llmSettings;
+  try {
+    llmSettings = resolveLlmSettings(io.env, { ...opts.llm, jobs: opts.llm?.jobs ?? opts.jobs }, root);
+  } catch (e) {
+    if (e instanceof LlmSettingsError) throw new CliError(e.message);
+    throw e;
+  }
   const log = openDebugLog(opts.debugLog && resolve(io.cwd, opts.debugLog));
   try {
     log.write('config', { root, out, configHash: configHash(config), include: config.include, exclude: config.exclude, jobs, validate: opts.validate, dryRun: opts.dryRun });
     let t = performance.now();
-    const plan = await planFiles(opts.paths, { cwd: io.cwd, root, out, outGiven: opts.out, config, moduleType: opts.moduleType });
+    const plan = await planFiles(opts.paths, { cwd: io.cwd, root, out, outGiven: opts.out, config, moduleType: opts.moduleType, llm: llmSettings !== null });
     log.write('discover', { files: plan.length, ms: performance.now() - t });
     for (const p of plan) log.write('plan', { file: p.rel, decision: p.action, reason: p.reason, moduleType: p.moduleType });
 
@@ -122,6 +133,20 @@ export async function runInstrument(opts: InstrumentRunOptions, io: CliIo): Prom
       if (o.status === 'unwritable') failures.push(`cannot write the output of ${o.rel}: ${o.error}`);
       progress.fileDone(o.cache === 'hit', o.diagnostics.some((d) => d.severity === 'error'));
     }, log);
+
+    let llmRun: LlmRun | undefined;
+    const llmFiles = plan.filter((p) => p.action === 'llm');
+    if (llmSettings && llmFiles.length > 0) {
+      llmRun = createLlmRun({ settings: llmSettings, cacheDir, dryRun: opts.dryRun, diff: opts.diff, onSpend: (c) => progress.money(c.budget.spent, c.budget.remaining) });
+      log.write('llm', { provider: llmSettings.provider, models: llmSettings.models, files: llmFiles.length, budgetUsd: llmSettings.budgetUsd, concurrency: llmSettings.concurrency });
+      await llmRun.run(llmFiles, (o) => {
+        outcomes.set(o.rel, o);
+        log.write('instrument', { file: o.rel, via: 'llm', cache: o.cache, ms: o.ms.instrument, result: o.status, stats: o.stats, diagnostics: o.diagnostics.length, error: o.error });
+        if (o.status === 'unreadable') failures.push(`cannot read ${o.rel}: ${o.error}`);
+        if (o.status === 'unwritable') failures.push(`cannot write the output of ${o.rel}: ${o.error}`);
+        progress.fileDone(o.cache === 'hit', o.diagnostics.some((d) => d.severity === 'error'));
+      });
+    }
 
     // Copies run last: a copied `x.js.map` from the input must not replace the map just generated for x.js.
     const generatedMaps = new Map<string, string>();
@@ -157,6 +182,13 @@ export async function runInstrument(opts: InstrumentRunOptions, io: CliIo): Prom
       };
     });
     const summary = summarize({ dryRun: opts.dryRun, root, out, cacheDir }, results, performance.now() - started);
+    if (llmRun && llmSettings) {
+      const b = llmRun.client.budget;
+      summary.llm = {
+        provider: llmSettings.provider, models: llmSettings.models, calls: b.calls, inputTokens: b.inputTokens, outputTokens: b.outputTokens,
+        spentUsd: Math.round(b.spent * 1e6) / 1e6, costComplete: !b.unpriced, budgetUsd: llmSettings.budgetUsd ?? null,
+      };
+    }
     log.write('summary', { ...summary, results: undefined });
 
     if (opts.dryRun && !opts.json) {

@@ -101,7 +101,7 @@ export async function checkUnit(
     if (exits.length === 0) problems.push(`function ${unit.id} (${unit.name}) has no exit statement: insert the given exit statement exactly as written, as code (${statements.exitAdvice})`);
     if (problems.length) return problems;
 
-    const coveredByScopeExit = exits.some((pos) => {
+    const coveredByScopeExit = statements.exitGuard !== undefined || exits.some((pos) => {
       for (let n: Node | null = tree.rootNode.descendantForIndex(pos, pos + 1); n; n = n.parent) if (SCOPE_EXIT.test(n.type)) return true;
       return false;
     });

@@ -94,7 +94,8 @@ export async function instrumentWithLlm(code: string, opts: LlmFileOptions): Pro
 
   const states: UnitState[] = units.map((unit) => {
     const site = { fn: unit.name, file: relativePath, line: unit.startLine };
-    return { unit, statements: { enter: statements.statement('enter', site), exit: statements.statement('exit', site) }, attempts: 0, problems: [] };
+    const exit = statements.statement('exit', site);
+    return { unit, statements: { enter: statements.statement('enter', site), exit: statements.exitGuard?.(exit) ?? exit }, attempts: 0, problems: [] };
   });
   const byId = new Map(states.map((s) => [s.unit.id, s]));
   const languageName = languageInfo(language)?.name ?? language;

@@ -16,6 +16,12 @@ export interface LanguageStatements {
   prelude?: string[];
   /** How an exit on every path is best written in this language (goes into the prompt). */
   exitAdvice: string;
+  /**
+   * A scope guard running the exit statement when the function ends by any path (a destructor,
+   * Drop, defer): then it is what the model places, once, after the entry statement, and the exit
+   * happens after a `return`'s expression is evaluated, as it should.
+   */
+  exitGuard?: (exitStatement: string) => string;
 }
 
 /** Marker each statement carries, in every language's escaping: validation looks for it. */
@@ -39,19 +45,24 @@ const cFamily = (lang: string): LanguageStatements => ({
 
 export const STATEMENTS: Record<string, LanguageStatements> = {
   c: cFamily('c'),
-  cpp: { ...cFamily('cpp'), exitAdvice: 'put the exit statement right before every `return` (and before the closing brace of a function that can fall off its end)' },
+  cpp: {
+    ...cFamily('cpp'),
+    exitGuard: (exit) => `struct CtiExit { ~CtiExit() ${exit} } cti_exit;`,
+    exitAdvice: 'the exit statement is a scope guard: put it once, right after the entry statement (in a constructor with an initializer list, at the start of the body)',
+  },
   java: {
     statement: (kind, site) =>
       `{ java.time.Instant cti_i = java.time.Instant.now(); String cti_l = "${dq(head(kind, site, 'java'))},\\"ts\\":" + (cti_i.getEpochSecond() * 1000000000L + cti_i.getNano()) + ",\\"tid\\":" + Thread.currentThread().getId() + "}"; `
       + 'String cti_p = System.getenv("CTI_TRACES_FILE"); if (cti_p == null) System.err.println(cti_l); else try { java.nio.file.Files.writeString(java.nio.file.Path.of(cti_p), cti_l + "\\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND); } catch (java.io.IOException cti_e) { } }',
-    exitAdvice: 'put the exit statement right before every `return` and before the closing brace of a method that can fall off its end (never after a return or throw: unreachable code does not compile); in a constructor, the entry goes after a super(...)/this(...) call',
+    exitAdvice: 'wrap the body so the exit runs on every path: add `try {` after the entry statement and, before the closing brace of the method, `} finally {`, the exit statement and `}`; in a constructor, the entry goes after a super(...)/this(...) call',
   },
   rust: {
     statement: (kind, site) =>
       `{ use std::io::Write as _; let cti_ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0); `
       + `let cti_l = format!("${dq(head(kind, site, 'rust')).replace(/\{/g, '{{').replace(/\}/g, '}}')},\\"ts\\":{},\\"tid\\":\\"{:?}\\"}}\\n", cti_ts, std::thread::current().id()); `
       + 'match std::env::var_os("CTI_TRACES_FILE") { Some(cti_p) => { if let Ok(mut cti_f) = std::fs::OpenOptions::new().create(true).append(true).open(cti_p) { let _ = cti_f.write_all(cti_l.as_bytes()); } } None => { let _ = std::io::stderr().write_all(cti_l.as_bytes()); } } }',
-    exitAdvice: 'put the exit statement right before every `return` and right before the final expression (the tail expression that is the function\'s value), or before the closing brace of a function returning ()',
+    exitGuard: (exit) => `struct CtiExit; impl Drop for CtiExit { fn drop(&mut self) ${exit} } let _cti_exit = CtiExit;`,
+    exitAdvice: 'the exit statement is a scope guard (Drop): put it once, right after the entry statement',
   },
   ruby: {
     statement: (kind, site) =>
@@ -86,7 +97,8 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
       `do { let cti_l = "${dq(head(kind, site, 'swift'))},\\"ts\\":\\(UInt64(Date().timeIntervalSince1970 * 1e9)),\\"tid\\":\\(ProcessInfo.processInfo.processIdentifier)}\\n"; `
       + 'if let cti_p = ProcessInfo.processInfo.environment["CTI_TRACES_FILE"] { if !FileManager.default.fileExists(atPath: cti_p) { FileManager.default.createFile(atPath: cti_p, contents: nil) }; if let cti_h = FileHandle(forWritingAtPath: cti_p) { cti_h.seekToEndOfFile(); cti_h.write(cti_l.data(using: .utf8)!); cti_h.closeFile() } } else { FileHandle.standardError.write(cti_l.data(using: .utf8)!) } }',
     prelude: ['import Foundation'],
-    exitAdvice: 'put the exit statement in a `defer { <exit> }` right after the entry statement',
+    exitGuard: (exit) => `defer { ${exit} }`,
+    exitAdvice: 'the exit statement is a `defer`: put it once, right after the entry statement',
   },
   bash: {
     statement: (kind, site) =>
@@ -99,4 +111,4 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
 export const LLM_LANGUAGES = Object.keys(STATEMENTS);
 
 /** Bumped when any statement text changes: part of the cache key. */
-export const STATEMENTS_VERSION = '1';
+export const STATEMENTS_VERSION = '2';

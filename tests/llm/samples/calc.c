@@ -1,0 +1,19 @@
+#include <stdio.h>
+
+static int add(int a, int b) {
+    int s = a + b;
+    return s;
+}
+
+static int twice(int x) {
+    if (x > 10) {
+        return x;
+    }
+    int r = add(x, x);
+    return r;
+}
+
+int main(void) {
+    printf("%d\n", twice(3));
+    return 0;
+}
