@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LlmClient } from '../src/core/llm/client.js';
 import { instrumentWithLlm } from '../src/core/llm/engine.js';
@@ -21,10 +23,9 @@ function settings(url: string, provider: ProviderName, over: Partial<LlmSettings
   };
 }
 
-async function run(script: Script, provider: ProviderName = 'ollama', over: Partial<LlmSettings> = {}, code = CALC) {
+async function run(script: Script, provider: ProviderName = 'ollama', over: Partial<LlmSettings> = {}, code = CALC, lessons = new LessonBook(null)) {
   fake = await startFakeLlm(script);
   const client = new LlmClient(settings(fake.url, provider, over));
-  const lessons = new LessonBook(null);
   const result = await instrumentWithLlm(code, { filename: 'Calc.java', relativePath: 'src/Calc.java', language: 'java', client, lessons });
   return { result, client, lessons, fake };
 }
@@ -74,6 +75,21 @@ describe('LLM engine (fake servers, real clients)', () => {
     expect(f.requests[1]!.prompt).toContain('Your previous answer for this function was rejected');
     expect(f.requests[1]!.prompt).toMatch(/does not parse|no entry statement/);
     expect(lessons.list('java').some((l) => l.fix)).toBe(true);
+  });
+
+  it('keeps lessons per language on disk and puts them into later prompts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cti-lessons-'));
+    try {
+      const noExit = (p: string) => ({ text: answerFor({ 1: CALC_BEFORE_RETURN_PLAN[1]!.slice(0, 1), 2: CALC_PLAN[2]!, 3: CALC_PLAN[3]! }, p) });
+      await run([noExit, good], 'ollama', {}, CALC, new LessonBook(dir));
+      await fake!.close();
+      const book = new LessonBook(dir);
+      expect(book.list('java').some((l) => /has no exit statement/.test(l.problem) && l.fix)).toBe(true);
+      const { fake: f } = await run([good], 'ollama', {}, CALC, book);
+      expect(f.requests[0]!.prompt).toMatch(/Mistakes made before in Java files[\s\S]*has no exit statement[\s\S]*what worked/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects answers that open a comment over original code, and gives up after 3 attempts', async () => {

@@ -61,6 +61,9 @@ export function createLlmRun(opts: LlmRunOptions): LlmRun {
     let result = await cache?.get(key);
     if (result) {
       outcome.cache = 'hit';
+    } else if (opts.dryRun) {
+      // A dry run stores nothing: paying for answers it would throw away makes no sense.
+      return { ...outcome, diagnostics: [{ file: file.source, line: 0, column: 0, severity: 'warning', message: 'dry run: not sent to the model (no cached result)' }] };
     } else {
       try {
         const r = await instrumentWithLlm(code, { filename: file.source, relativePath: file.rel, language, client, lessons });

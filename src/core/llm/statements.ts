@@ -88,8 +88,8 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
   },
   scala: {
     statement: (kind, site) =>
-      `locally { val cti_i = java.time.Instant.now(); val cti_l = "${dq(head(kind, site, 'scala'))},\\"ts\\":" + (cti_i.getEpochSecond * 1000000000L + cti_i.getNano) + ",\\"tid\\":" + Thread.currentThread().getId + "}"; `
-      + 'val cti_p = System.getenv("CTI_TRACES_FILE"); if (cti_p == null) System.err.println(cti_l) else java.nio.file.Files.write(java.nio.file.Paths.get(cti_p), (cti_l + "\\n").getBytes("UTF-8"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND) }',
+      `locally({ val cti_i = java.time.Instant.now(); val cti_l = "${dq(head(kind, site, 'scala'))},\\"ts\\":" + (cti_i.getEpochSecond * 1000000000L + cti_i.getNano) + ",\\"tid\\":" + Thread.currentThread().getId + "}"; `
+      + 'val cti_p = System.getenv("CTI_TRACES_FILE"); if (cti_p == null) System.err.println(cti_l) else java.nio.file.Files.write(java.nio.file.Paths.get(cti_p), (cti_l + "\\n").getBytes("UTF-8"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND) })',
     exitAdvice: 'put the exit statement right before every `return` and right before the block\'s final expression (its value)',
   },
   swift: {
