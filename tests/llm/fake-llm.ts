@@ -20,6 +20,8 @@ export interface FakeLlm {
   url: string;
   requests: Recorded[];
   script: Script;
+  /** Most requests that were being answered at the same time. */
+  maxInFlight: number;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,8 @@ function promptOf(path: string, req: { messages?: Array<{ role: string; content:
 }
 
 export async function startFakeLlm(script: Script): Promise<FakeLlm> {
-  const fake: FakeLlm = { url: '', requests: [], script, close: async () => {} };
+  const fake: FakeLlm = { url: '', requests: [], script, maxInFlight: 0, close: async () => {} };
+  let inFlight = 0;
   const sockets = new Set<import('node:net').Socket>();
   const server: Server = createServer((req, res) => {
     let raw = '';
@@ -77,7 +80,9 @@ export async function startFakeLlm(script: Script): Promise<FakeLlm> {
       const step = fake.script[Math.min(i, fake.script.length - 1)]!;
       const reply = typeof step === 'function' ? step(prompt) : step;
       const { status, json, headers } = body(path, parsed.model, reply);
+      fake.maxInFlight = Math.max(fake.maxInFlight, ++inFlight);
       const send = () => {
+        inFlight--;
         if (res.destroyed) return;
         res.writeHead(status, { 'content-type': 'application/json', ...headers });
         res.end(JSON.stringify(json));

@@ -18,6 +18,7 @@ export class Budget {
   inputTokens = 0;
   outputTokens = 0;
   private reserved = 0;
+  private waiters: Array<() => void> = [];
 
   constructor(readonly limit: number | undefined) {}
 
@@ -25,9 +26,15 @@ export class Budget {
     return price ? ((promptBytes + 64) * price.input + maxTokens * price.output) / 1e6 : 0;
   }
 
-  /** Reserves `amount`; false (nothing reserved) when it would pass the limit. */
-  reserve(amount: number): boolean {
-    if (this.limit !== undefined && this.spent + this.reserved + amount > this.limit + 1e-12) return false;
+  /**
+   * Reserves `amount`. While other calls hold reservations, waits for them to settle (they usually
+   * cost far less than reserved); false (nothing reserved) once it cannot fit.
+   */
+  async reserve(amount: number): Promise<boolean> {
+    while (this.limit !== undefined && this.spent + this.reserved + amount > this.limit + 1e-12) {
+      if (this.reserved <= 0) return false;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
     this.reserved += amount;
     return true;
   }
@@ -38,6 +45,7 @@ export class Budget {
    */
   settle(reservation: number, usage: Usage | null | 'unknown', price: Price | undefined): void {
     this.reserved -= reservation;
+    for (const wake of this.waiters.splice(0)) wake();
     if (usage === 'unknown') {
       this.spent += reservation;
       return;

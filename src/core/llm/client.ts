@@ -48,7 +48,7 @@ export class LlmClient {
       const model = this.settings.models[this.turn++ % this.settings.models.length]!;
       const price = this.settings.prices[model];
       const reservation = Budget.worstCase(promptBytes, this.settings.maxTokens, price);
-      if (!this.budget.reserve(reservation)) {
+      if (!(await this.budget.reserve(reservation))) {
         return { ok: false, kind: 'budget', reason: `budget exhausted (spent $${this.budget.spent.toFixed(4)} of $${this.budget.limit}; this call could cost up to $${reservation.toFixed(4)})` };
       }
       await this.slot();

@@ -3,9 +3,9 @@
  * official clients, normalised to text + token usage. The clients' own retries are off: retries,
  * backoff and the budget are handled in one place (client.ts).
  */
-import Anthropic from '@anthropic-ai/sdk';
-import { Ollama } from 'ollama';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import type { Ollama } from 'ollama';
+import type OpenAI from 'openai';
 import type { Usage } from './budget.js';
 import type { LlmSettings } from './settings.js';
 
@@ -57,8 +57,8 @@ function fromSdkError(e: unknown): ProviderError {
   return new ProviderError((err as Error)?.message ?? String(e), false);
 }
 
-function openaiProvider(s: LlmSettings): Provider {
-  const client = new OpenAI({ apiKey: s.apiKey ?? 'not-needed', baseURL: s.baseUrl, timeout: s.timeoutMs, maxRetries: 0 });
+function openaiProvider(OpenAIClient: typeof OpenAI, s: LlmSettings): Provider {
+  const client = new OpenAIClient({ apiKey: s.apiKey ?? 'not-needed', baseURL: s.baseUrl, timeout: s.timeoutMs, maxRetries: 0 });
   return {
     async chat(r) {
       let res;
@@ -77,8 +77,8 @@ function openaiProvider(s: LlmSettings): Provider {
   };
 }
 
-function anthropicProvider(s: LlmSettings): Provider {
-  const client = new Anthropic({ apiKey: s.apiKey, baseURL: s.baseUrl, timeout: s.timeoutMs, maxRetries: 0 });
+function anthropicProvider(AnthropicClient: typeof Anthropic, s: LlmSettings): Provider {
+  const client = new AnthropicClient({ apiKey: s.apiKey, baseURL: s.baseUrl, timeout: s.timeoutMs, maxRetries: 0 });
   return {
     async chat(r) {
       let res;
@@ -97,10 +97,10 @@ function anthropicProvider(s: LlmSettings): Provider {
   };
 }
 
-function ollamaProvider(s: LlmSettings): Provider {
+function ollamaProvider(OllamaClient: typeof Ollama, s: LlmSettings): Provider {
   // The ollama client has no timeout option: every request gets its own deadline through fetch.
   const timedFetch: typeof fetch = (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(s.timeoutMs) });
-  const client = new Ollama({ host: s.baseUrl ?? 'http://localhost:11434', fetch: timedFetch });
+  const client = new OllamaClient({ host: s.baseUrl ?? 'http://localhost:11434', fetch: timedFetch });
   return {
     async chat(r) {
       let res;
@@ -121,8 +121,14 @@ function ollamaProvider(s: LlmSettings): Provider {
   };
 }
 
+async function load(s: LlmSettings): Promise<Provider> {
+  if (s.provider === 'openai') return openaiProvider((await import('openai')).default, s);
+  if (s.provider === 'anthropic') return anthropicProvider((await import('@anthropic-ai/sdk')).default, s);
+  return ollamaProvider((await import('ollama')).Ollama, s);
+}
+
+/** The client library is loaded on the first request: a run without model calls never loads one. */
 export function createProvider(s: LlmSettings): Provider {
-  if (s.provider === 'openai') return openaiProvider(s);
-  if (s.provider === 'anthropic') return anthropicProvider(s);
-  return ollamaProvider(s);
+  let provider: Promise<Provider> | undefined;
+  return { chat: async (request) => (await (provider ??= load(s))).chat(request) };
 }
