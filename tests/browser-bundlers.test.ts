@@ -6,16 +6,14 @@
  * plugin's virtual module; spans reach the receiver cross-origin; the bundle's map leads the
  * throw back to the original line.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import { REPO } from './helpers/run-both.js';
-import { ensureChromium, launchChromium, spansFor, startReceiver, type Receiver } from './browser/harness.js';
+import { browserSession, spansFor } from './browser/harness.js';
 import { checkFixtureSpans, FIXTURE_NAMES, visitFixture } from './browser/fixture-page.js';
 
 const FIXTURE = join(REPO, 'tests/browser/fixtures/app');
@@ -108,34 +106,19 @@ function page(bundle: Bundle): string {
   return html.replace(/<script type="module" src="\/src\/main\.ts"><\/script>/, `<script ${bundle.module ? 'type="module" ' : ''}src="/${bundle.file}"></script>`);
 }
 
-let work: string;
-let context: BrowserContext;
-let receiver: Receiver;
-
-beforeAll(async () => {
-  ensureChromium();
-  work = mkdtempSync(join(tmpdir(), 'cti-bundlers-'));
-  receiver = await startReceiver();
-  context = await launchChromium(join(work, 'profile'));
-}, 240_000);
-
-afterAll(async () => {
-  await context?.close();
-  await receiver?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const session = browserSession('cti-bundlers-');
 
 describe.each(Object.keys(builds))('%s, browser target', (bundler) => {
   it('bundles the browser runtime, configured by the plugin; a click sends its span tree; the map leads to the original line', async () => {
-    const out = join(work, bundler);
+    const out = join(session.work, bundler);
     mkdirSync(out, { recursive: true });
-    const bundle = await builds[bundler](out, { root: FIXTURE, cacheDir: false, endpoint: receiver.url, serviceName: 'cti-bundled' });
+    const bundle = await builds[bundler](out, { root: FIXTURE, cacheDir: false, endpoint: session.receiver.url, serviceName: 'cti-bundled' });
     writeFileSync(join(out, 'index.html'), page(bundle));
     const code = readFileSync(join(out, bundle.file), 'utf8');
     // The browser runtime, no import of the package left, no Node built-ins.
     expect(code).not.toMatch(/code-telemetry-injector\/runtime["']|from\s*["']node:|require\(["']node:/);
     expect(code).toContain('getRandomValues');
-    expect(code).toContain(receiver.url);
+    expect(code).toContain(session.receiver.url);
 
     // Where the bundle throws RangeError maps back to the `throw` line of src/main.ts.
     const map = new TraceMap(readFileSync(join(out, `${bundle.file}.map`), 'utf8'));
@@ -147,10 +130,10 @@ describe.each(Object.keys(builds))('%s, browser target', (bundler) => {
     const { url, server } = await serve(out);
     try {
       const since = Date.now();
-      const visit = await visitFixture(context, url);
+      const visit = await visitFixture(session.context, url);
       expect(visit.errors).toEqual([]);
       expect({ out: visit.out, async: visit.async }).toEqual({ out: 'odd 1 caught too big 1', async: 'async 2' });
-      const { spans, bodies } = await spansFor(receiver.received, since, FIXTURE_NAMES);
+      const { spans, bodies } = await spansFor(session.receiver.received, since, FIXTURE_NAMES);
       checkFixtureSpans(spans, SOURCE, 'cti-bundled');
       expect(bodies.every((b) => b.origin === new URL(url).origin)).toBe(true);
     } finally {

@@ -6,14 +6,13 @@
  * original function names, files and lines, the click's call tree (across `await`), the loop and
  * branch events, and the failed checkout's exception.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { build, preview, type InlineConfig } from 'vite';
 import { REPO } from './helpers/run-both.js';
-import { ensureChromium, launchChromium, spansFor, startReceiver, type Receiver } from './browser/harness.js';
+import { browserSession, spansFor } from './browser/harness.js';
 import type { SpanData } from '../src/runtime/span-data.js';
 
 const APP = join(REPO, 'playground/vite-app');
@@ -48,22 +47,7 @@ function lineOf(file: string, text: string): number {
   return lines.indexOf(found[0]!) + 1;
 }
 
-let work: string;
-let context: BrowserContext;
-let receiver: Receiver;
-
-beforeAll(async () => {
-  ensureChromium();
-  work = mkdtempSync(join(tmpdir(), 'cti-playground-'));
-  receiver = await startReceiver();
-  context = await launchChromium(join(work, 'profile'));
-}, 240_000);
-
-afterAll(async () => {
-  await context?.close();
-  await receiver?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const session = browserSession('cti-playground-');
 
 /** The playground's own config file, read with the given environment (it reads CTI_DISABLE and CTI_ENDPOINT). */
 async function withEnv<T>(env: Record<string, string | undefined>, run: () => Promise<T>): Promise<T> {
@@ -90,7 +74,7 @@ interface Visit { steps: Texts[]; errors: string[]; lastClickAt: number }
 
 /** The interactions, the page's texts after each, then leaving the page (pagehide) at once. */
 async function visit(url: string, beforeLastClick?: () => Promise<void>): Promise<Visit> {
-  const page = await context.newPage();
+  const page = await session.context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text()); });
@@ -129,20 +113,20 @@ describe('playground/vite-app in Chromium', () => {
     const config = (outDir: string): InlineConfig => ({ root: APP, configFile: join(APP, 'vite.config.ts'), logLevel: 'silent', build: { outDir, emptyOutDir: true } });
     // A 3 s batch delay (OTEL_BSP_SCHEDULE_DELAY, read by the plugin at build time): spans that
     // arrive sooner than that after the last click can only have left on pagehide.
-    await withEnv({ CTI_DISABLE: undefined, CTI_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '3000' }, () => build(config(join(work, 'out-cti'))));
-    await withEnv({ CTI_DISABLE: '1', CTI_ENDPOINT: undefined }, () => build(config(join(work, 'out-plain'))));
+    await withEnv({ CTI_DISABLE: undefined, CTI_ENDPOINT: session.receiver.url, OTEL_BSP_SCHEDULE_DELAY: '3000' }, () => build(config(join(session.work, 'out-cti'))));
+    await withEnv({ CTI_DISABLE: '1', CTI_ENDPOINT: undefined }, () => build(config(join(session.work, 'out-plain'))));
     const servers = await withEnv({ CTI_DISABLE: '1', CTI_ENDPOINT: undefined }, () => Promise.all(['out-plain', 'out-cti'].map((dir) =>
-      preview({ ...config(join(work, dir)), preview: { port: 0, host: '127.0.0.1' } }))));
+      preview({ ...config(join(session.work, dir)), preview: { port: 0, host: '127.0.0.1' } }))));
     try {
       const [plainUrl, ctiUrl] = servers.map((s) => s.resolvedUrls!.local[0]!);
       const plain = await visit(plainUrl!);
       expect(plain.errors).toEqual([]);
       expect(plain.steps).toEqual(EXPECTED);
-      expect(receiver.received).toEqual([]);
+      expect(session.receiver.received).toEqual([]);
       const since = Date.now();
       const name = (s: SpanData) => s.attributes['code.function.name'] as string;
       const HANDLERS = ['onAddClick', 'onCheckoutClick', 'onLoadClick', 'onRemoveClick'];
-      const clicks = () => receiver.received.filter((b) => b.at >= since).flatMap((b) => b.spans).filter((s) => HANDLERS.includes(name(s))).length;
+      const clicks = () => session.receiver.received.filter((b) => b.at >= since).flatMap((b) => b.spans).filter((s) => HANDLERS.includes(name(s))).length;
       const clicksArrived = async (n: number) => {
         for (const deadline = Date.now() + 10_000; clicks() < n && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
       };
@@ -154,9 +138,9 @@ describe('playground/vite-app in Chromium', () => {
       expect(instrumented.steps).toEqual(plain.steps);
 
       // Every name, then every click's root span (the last body may still be on its way).
-      await spansFor(receiver.received, since, Object.keys(DECLARED));
+      await spansFor(session.receiver.received, since, Object.keys(DECLARED));
       await clicksArrived(9);
-      const bodies = receiver.received.filter((b) => b.at >= since);
+      const bodies = session.receiver.received.filter((b) => b.at >= since);
       const spans = bodies.flatMap((b) => b.spans);
       for (const n of Object.keys(DECLARED)) expect(spans.some((s) => name(s) === n), n).toBe(true);
       // Original files and lines.

@@ -4,7 +4,10 @@
  * Collector and parses bodies with the `cti serve` decoder.
  */
 import { execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext } from 'playwright-core';
@@ -68,4 +71,28 @@ export async function spansFor(received: ReceivedBody[], since: number, names: s
     if (names.every((n) => have.has(n)) || Date.now() > deadline) return { spans, bodies };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export interface BrowserSession {
+  /** A temporary directory of the test file (Chromium's profile lives in it). */
+  work: string;
+  context: BrowserContext;
+  receiver: Receiver;
+}
+
+/** One test file's temporary directory, receiver and Chromium, set up before its tests and removed after. */
+export function browserSession(prefix: string): BrowserSession {
+  const session = {} as BrowserSession;
+  beforeAll(async () => {
+    ensureChromium();
+    session.work = mkdtempSync(join(tmpdir(), prefix));
+    session.receiver = await startReceiver();
+    session.context = await launchChromium(join(session.work, 'profile'));
+  }, 240_000);
+  afterAll(async () => {
+    await session.context?.close();
+    await session.receiver?.close();
+    if (session.work) rmSync(session.work, { recursive: true, force: true });
+  });
+  return session;
 }
