@@ -4,14 +4,14 @@
  * `concurrency` files at a time. Results that are final (no budget or network failure in them)
  * are stored in the instrumentation cache, so a second run makes no model call.
  */
-import { chmod, copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createTwoFilesPatch } from 'diff';
 import { cacheKey, openCache } from '../../core/cache.js';
 import { instrumentWithLlm, LessonBook, LlmClient, STATEMENTS_VERSION, type LlmSettings } from '../../core/llm/index.js';
 import { PACKAGE_VERSION } from '../../core/version.js';
-import type { FileOutcome } from './process-file.js';
+import { writeOutput, type FileOutcome } from './process-file.js';
 import type { PlannedFile } from './plan.js';
 
 /** Bumped when the engine's output for the same answers may change. */
@@ -82,20 +82,7 @@ export function createLlmRun(opts: LlmRunOptions): LlmRun {
     outcome.status = result.instrumented ? 'instrumented' : 'unchanged';
     if (opts.diff && result.instrumented) outcome.diff = createTwoFilesPatch(`a/${file.rel}`, `b/${file.rel}`, code, result.code);
     if (opts.dryRun || file.output === null) return outcome;
-    t = performance.now();
-    try {
-      await mkdir(dirname(file.output), { recursive: true });
-      if (result.instrumented) {
-        await writeFile(file.output, result.code);
-        await chmod(file.output, mode);
-      } else {
-        await copyFile(file.source, file.output);
-      }
-    } catch (e) {
-      outcome.status = 'unwritable';
-      outcome.error = (e as Error).message;
-    }
-    outcome.ms.write = performance.now() - t;
+    await writeOutput(outcome, file.source, file.output, result.instrumented ? result.code : null, mode);
     return outcome;
   }
 

@@ -152,21 +152,29 @@ export async function processFile(task: FileTask): Promise<FileOutcome> {
   }
   if (task.dryRun || task.output === null) return outcome;
 
-  t = performance.now();
+  await writeOutput(outcome, task.source, task.output, result.instrumented ? output : null, mode, map && outcome.mapOutput ? { path: outcome.mapOutput, map } : undefined);
+  return outcome;
+}
+
+/**
+ * Writes one file's output and times it: the instrumented text (and its map), else the source
+ * copied byte for byte (re-encoding the decoded text could alter a BOM or invalid UTF-8). A
+ * failure marks the outcome `unwritable`.
+ */
+export async function writeOutput(outcome: FileOutcome, source: string, output: string, text: string | null, mode: number, map?: { path: string; map: unknown }): Promise<void> {
+  const t = performance.now();
   try {
-    await mkdir(dirname(task.output), { recursive: true });
-    if (result.instrumented) {
-      await writeFile(task.output, output);
-      await chmod(task.output, mode); // keep executables executable
-      if (map && outcome.mapOutput) await writeFile(outcome.mapOutput, JSON.stringify(map));
+    await mkdir(dirname(output), { recursive: true });
+    if (text !== null) {
+      await writeFile(output, text);
+      await chmod(output, mode); // keep executables executable
+      if (map) await writeFile(map.path, JSON.stringify(map.map));
     } else {
-      // Byte for byte: re-encoding the decoded text could alter a BOM or invalid UTF-8.
-      await copyFile(task.source, task.output);
+      await copyFile(source, output);
     }
   } catch (e) {
     outcome.status = 'unwritable';
     outcome.error = (e as Error).message;
   }
   outcome.ms.write = performance.now() - t;
-  return outcome;
 }
