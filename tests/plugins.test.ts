@@ -63,6 +63,14 @@ type Build = (out: string, format: Format) => Promise<string>;
 const entry = (format: Format) => (format === 'esm' ? ENTRY : CJS_ENTRY);
 const bundleName = (format: Format) => (format === 'esm' ? 'main.js' : 'main.cjs');
 
+/** webpack's and Rspack's output settings for a Node bundle in `format`. */
+const webpackNodeOutput = (out: string, format: Format) => ({
+  output: format === 'esm'
+    ? { path: out, filename: 'main.js', module: true, chunkFormat: 'module' as const, library: { type: 'module' as const } }
+    : { path: out, filename: 'main.cjs' },
+  experiments: { outputModule: format === 'esm' },
+});
+
 const builds: Record<string, Build> = {
   async vite(out, format) {
     const { build } = await import('vite');
@@ -128,10 +136,7 @@ const builds: Record<string, Build> = {
     const webpack = (await import('webpack')).default;
     const compiler = webpack({
       mode: 'none', target: 'node20', context: FIXTURE, entry: entry(format), devtool: 'source-map',
-      output: format === 'esm'
-        ? { path: out, filename: 'main.js', module: true, chunkFormat: 'module', library: { type: 'module' } }
-        : { path: out, filename: 'main.cjs' },
-      experiments: { outputModule: format === 'esm' },
+      ...webpackNodeOutput(out, format),
       module: { rules: [{ test: /\.tsx?$/, use: [TS_LOADER] }] },
       plugins: [(await plugin('webpack'))(options())],
       infrastructureLogging: { level: 'none' },
@@ -143,10 +148,7 @@ const builds: Record<string, Build> = {
     const { rspack } = await import('@rspack/core');
     const compiler = rspack({
       mode: 'none', target: 'node20', context: FIXTURE, entry: entry(format), devtool: 'source-map',
-      output: format === 'esm'
-        ? { path: out, filename: 'main.js', module: true, chunkFormat: 'module', library: { type: 'module' } }
-        : { path: out, filename: 'main.cjs' },
-      experiments: { outputModule: format === 'esm' },
+      ...webpackNodeOutput(out, format),
       module: { rules: [/\.ts$/, /\.tsx$/].map((test) => ({ test, loader: 'builtin:swc-loader', options: { jsc: {
         parser: { syntax: 'typescript', tsx: test.source.includes('x'), decorators: true }, transform: { legacyDecorator: true }, target: 'es2022',
       } } })) },
