@@ -5,16 +5,14 @@
  * OTLP/HTTP receiver with the original function names, file and lines, parent links, and the
  * exception; the page behaves as the uninstrumented build does.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { build, createServer, preview } from 'vite';
 import { REPO } from './helpers/run-both.js';
-import { ensureChromium, launchChromium, spansFor as spansAt, startReceiver, type Receiver } from './browser/harness.js';
+import { browserSession, spansFor as spansAt } from './browser/harness.js';
 import { checkFixtureSpans, FIXTURE_NAMES as NAMES, visitFixture } from './browser/fixture-page.js';
 import type { SpanData } from '../src/runtime/span-data.js';
 
@@ -24,51 +22,37 @@ const SOURCE = readFileSync(join(FIXTURE, 'src/main.ts'), 'utf8').split('\n');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const cti = (await import(join(REPO, 'dist/plugins/vite.js'))).default as (options?: Record<string, unknown>) => any;
 
-let work: string;
-let context: BrowserContext;
-let receiver: Receiver;
-let receiverUrl: string;
+const session = browserSession('cti-browser-');
 
-beforeAll(async () => {
-  ensureChromium();
+beforeAll(() => {
   // The app as a user has it: the package installed (copied, not linked: Vite treats a linked
   // package as source and never pre-bundles it) in its node_modules.
-  work = mkdtempSync(join(tmpdir(), 'cti-browser-'));
-  cpSync(FIXTURE, join(work, 'app'), { recursive: true });
-  const installed = join(work, 'app/node_modules/code-telemetry-injector');
+  cpSync(FIXTURE, join(session.work, 'app'), { recursive: true });
+  const installed = join(session.work, 'app/node_modules/code-telemetry-injector');
   mkdirSync(installed, { recursive: true });
   cpSync(join(REPO, 'package.json'), join(installed, 'package.json'));
   cpSync(join(REPO, 'dist/runtime'), join(installed, 'dist/runtime'), { recursive: true });
-  receiver = await startReceiver();
-  receiverUrl = receiver.url;
-  context = await launchChromium(join(work, 'profile'));
-}, 240_000);
-
-afterAll(async () => {
-  await context?.close();
-  await receiver?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
 });
 
-const visit = (url: string, settleMs = 0) => visitFixture(context, url, settleMs);
-const spansFor = (since: number, names: string[]) => spansAt(receiver.received, since, names);
+const visit = (url: string, settleMs = 0) => visitFixture(session.context, url, settleMs);
+const spansFor = (since: number, names: string[]) => spansAt(session.receiver.received, since, names);
 const checkSpans = (spans: SpanData[]) => checkFixtureSpans(spans, SOURCE);
 
 describe('browser runtime in Chromium', () => {
   it('vite build + preview: spans go straight to the receiver, the page behaves as without instrumentation', async () => {
-    const root = join(work, 'app');
+    const root = join(session.work, 'app');
     const base = { root, configFile: false as const, logLevel: 'silent' as const };
-    const plugin = cti({ endpoint: receiverUrl, serviceName: 'cti-fixture', cacheDir: false });
-    await build({ ...base, plugins: [plugin], build: { outDir: join(work, 'out-cti'), sourcemap: true } });
-    await build({ ...base, build: { outDir: join(work, 'out-plain') } });
-    const assets = join(work, 'out-cti/assets');
+    const plugin = cti({ endpoint: session.receiver.url, serviceName: 'cti-fixture', cacheDir: false });
+    await build({ ...base, plugins: [plugin], build: { outDir: join(session.work, 'out-cti'), sourcemap: true } });
+    await build({ ...base, build: { outDir: join(session.work, 'out-plain') } });
+    const assets = join(session.work, 'out-cti/assets');
     const bundle = readFileSync(join(assets, readdirSync(assets).find((f) => f.endsWith('.js'))!), 'utf8');
     // The browser runtime, bundled: no Node built-in imports, no process hooks.
     expect(bundle.includes('globalThis.crypto.getRandomValues')).toBe(true);
     expect(/from\s*["']node:|process\.on\(/.test(bundle)).toBe(false);
 
     const servers = await Promise.all(['out-plain', 'out-cti'].map((dir) =>
-      preview({ ...base, build: { outDir: join(work, dir) }, preview: { port: 0, host: '127.0.0.1' } })));
+      preview({ ...base, build: { outDir: join(session.work, dir) }, preview: { port: 0, host: '127.0.0.1' } })));
     try {
       const [plainUrl, ctiUrl] = servers.map((s) => s.resolvedUrls!.local[0]!);
       const plain = await visit(plainUrl);
@@ -89,10 +73,10 @@ describe('browser runtime in Chromium', () => {
   }, 60_000);
 
   it('vite dev: pre-bundled runtime, no reload, spans through the same-origin relay', async () => {
-    const root = join(work, 'app');
+    const root = join(session.work, 'app');
     const server = await createServer({
       root, configFile: false, logLevel: 'silent',
-      plugins: [cti({ endpoint: receiverUrl, serviceName: 'cti-fixture', cacheDir: false })],
+      plugins: [cti({ endpoint: session.receiver.url, serviceName: 'cti-fixture', cacheDir: false })],
       server: { port: 0, host: '127.0.0.1' },
       // Vite would otherwise hide a late-discovered dependency by holding the first page load
       // until its crawl ends; without the hold, a runtime found only after our transform (the
@@ -121,16 +105,16 @@ describe('browser runtime in Chromium', () => {
 
   it('vite dev: a hot update of an instrumented module applies without a reload, and its spans carry the new lines', async () => {
     // The HMR fixture next to the app, sharing its installed package.
-    const root = join(work, 'hmr');
+    const root = join(session.work, 'hmr');
     cpSync(join(REPO, 'tests/browser/fixtures/hmr'), root, { recursive: true });
-    cpSync(join(work, 'app/node_modules'), join(root, 'node_modules'), { recursive: true });
+    cpSync(join(session.work, 'app/node_modules'), join(root, 'node_modules'), { recursive: true });
     const server = await createServer({
       root, configFile: false, logLevel: 'silent',
-      plugins: [cti({ endpoint: receiverUrl, serviceName: 'cti-fixture', cacheDir: false })],
+      plugins: [cti({ endpoint: session.receiver.url, serviceName: 'cti-fixture', cacheDir: false })],
       server: { port: 0, host: '127.0.0.1' },
     });
     await server.listen();
-    const page = await context.newPage();
+    const page = await session.context.newPage();
     try {
       const errors: string[] = [];
       let loads = 0;
@@ -173,7 +157,7 @@ describe('browser runtime in Chromium', () => {
   }, 60_000);
 
   it('a missing receiver changes nothing in the page (build posting directly, dev through the relay)', async () => {
-    const root = join(work, 'app');
+    const root = join(session.work, 'app');
     // A port nobody listens on.
     const dead = createHttpServer();
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
@@ -181,13 +165,13 @@ describe('browser runtime in Chromium', () => {
     await new Promise((r) => dead.close(r));
     const base = { root, configFile: false as const, logLevel: 'silent' as const };
     const plugins = [cti({ endpoint: deadUrl, cacheDir: false })];
-    await build({ ...base, plugins, build: { outDir: join(work, 'out-dead') } });
-    const server = await preview({ ...base, build: { outDir: join(work, 'out-dead') }, preview: { port: 0, host: '127.0.0.1' } });
+    await build({ ...base, plugins, build: { outDir: join(session.work, 'out-dead') } });
+    const server = await preview({ ...base, build: { outDir: join(session.work, 'out-dead') }, preview: { port: 0, host: '127.0.0.1' } });
     const dev = await createServer({ ...base, plugins, server: { port: 0, host: '127.0.0.1' } });
     await dev.listen();
     try {
       for (const url of [server.resolvedUrls!.local[0]!, dev.resolvedUrls!.local[0]!]) {
-        const page = await context.newPage();
+        const page = await session.context.newPage();
         const thrown: string[] = [];
         const relayed: number[] = [];
         page.on('pageerror', (e) => thrown.push(String(e)));
