@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 import time
+import weakref
 
 _VERSION = "0.1.0"
 _now = time.time_ns
@@ -250,6 +251,8 @@ class module:
             return None
         try:
             cur = _current.get()
+            if cur is None and _thread_parents:
+                cur = _adopt_thread_parent()
             if cur is None:
                 outer = _otel_parent() if "opentelemetry.trace" in _modules else None
                 if outer is not None:
@@ -375,6 +378,79 @@ class module:
 _modules = sys.modules
 
 
+# ---- parents across threads -----------------------------------------------------------------
+# A Python thread starts with an empty context, so its calls would start new traces. A new thread
+# gets the span that created it, and a thread pool's task the span that submitted it, through two
+# stdlib seams that put no frame of ours in any traceback: Thread.__init__ adds every thread to
+# threading._dangling, and concurrent.futures runs every task through its _WorkItem class.
+
+_thread_parents = weakref.WeakKeyDictionary()
+
+
+def _adopt_thread_parent():
+    """First call with no parent in a thread: it takes the span that created the thread, for good."""
+    try:
+        parent = _thread_parents.pop(threading.current_thread(), None)
+    except Exception:
+        return None
+    if parent is not None:
+        _current.set(parent)
+    return parent
+
+
+class _Threads(weakref.WeakSet):
+    def add(self, item):
+        weakref.WeakSet.add(self, item)
+        if _on:
+            try:
+                cur = _current.get()
+                if cur is not None:
+                    _thread_parents[item] = cur
+                if _WorkItem is None and getattr(getattr(item, "_target", None), "__module__", None) == "concurrent.futures.thread":
+                    _patch_work_item()
+            except Exception:
+                pass
+
+
+_WorkItem = None
+
+
+def _patch_work_item():
+    """Each task remembers the span that submitted it and runs under it (or under none)."""
+    global _WorkItem
+    futures = _modules.get("concurrent.futures.thread")
+    base = getattr(futures, "_WorkItem", None)
+    if base is None or _WorkItem is not None or not callable(getattr(base, "run", None)):
+        return
+
+    class WorkItem(base):
+        def __init__(self, *args, **kwargs):
+            base.__init__(self, *args, **kwargs)
+            self._cti_parent = _current.get() if _on else None
+
+        def run(self, *args, **kwargs):
+            # The task's exception is caught in base.run, below this frame: never in its traceback.
+            try:
+                _thread_parents.pop(threading.current_thread(), None)
+            except Exception:
+                pass
+            token = _current.set(self._cti_parent)
+            try:
+                return base.run(self, *args, **kwargs)
+            finally:
+                _current.reset(token)
+
+    WorkItem.__name__ = WorkItem.__qualname__ = base.__name__
+    WorkItem.__module__ = base.__module__
+    _WorkItem = futures._WorkItem = WorkItem
+
+
+if type(getattr(threading, "_dangling", None)) is weakref.WeakSet:
+    threading._dangling = _Threads(threading._dangling)
+if "concurrent.futures.thread" in _modules:
+    _patch_work_item()
+
+
 def _otel_parent():
     """The application's current OpenTelemetry span (trace id, span id, sampled), when it has one:
     a call with no cti parent then joins that trace under it. Never imports opentelemetry."""
@@ -388,11 +464,52 @@ def _otel_parent():
 
 
 def _stack(e):
-    import traceback
-    try:
-        return "".join(traceback.format_exception(type(e), e, e.__traceback__, 32))[-4096:]
-    except Exception:
-        return ""
+    """Where the exception is now: (file, line, function) of up to 32 frames, for this exception
+    and up to 3 it chains to. Taken cheaply when it is raised (the program goes on at once);
+    formatted at export by _traceback."""
+    chain = []
+    seen = set()
+    while e is not None and len(chain) < 4 and id(e) not in seen:
+        seen.add(id(e))
+        frames = []
+        tb = e.__traceback__
+        while tb is not None and len(frames) < 32:
+            code = tb.tb_frame.f_code
+            frames.append((code.co_filename, tb.tb_lineno, code.co_name))
+            tb = tb.tb_next
+        t = type(e)
+        module = getattr(t, "__module__", None)
+        kind = t.__qualname__ if module in ("builtins", "__main__", None) else module + "." + t.__qualname__
+        try:
+            message = str(e)
+        except Exception:
+            message = "[unprintable]"
+        if e.__cause__ is not None:
+            link, e = "The above exception was the direct cause of the following exception:", e.__cause__
+        elif e.__context__ is not None and not e.__suppress_context__:
+            link, e = "During handling of the above exception, another exception occurred:", e.__context__
+        else:
+            link, e = None, None
+        chain.append((frames, kind + ": " + message if message else kind, link))
+    return chain
+
+
+def _traceback(chain):
+    """The text Python prints for the exception (the innermost cause first), 4 KB at most."""
+    import linecache
+    parts = []
+    for frames, last, link in reversed(chain):
+        if link is not None:
+            parts.append("\n%s\n\n" % link)
+        if frames:
+            parts.append("Traceback (most recent call last):\n")
+        for path, line, name in frames:
+            parts.append('  File "%s", line %d, in %s\n' % (path, line, name))
+            code = linecache.getline(path, line).strip()
+            if code:
+                parts.append("    %s\n" % code)
+        parts.append(last + "\n")
+    return "".join(parts)[-4096:]
 
 
 # ---- export ------------------------------------------------------------------------------
@@ -406,7 +523,7 @@ def _event_dict(e):
     elif kind == _LOOP:
         name, attrs = "cti.loop", {"cti.loop.kind": a, "code.line.number": b, "cti.loop.iterations": c[0]}
     else:
-        name, attrs = "exception", {"exception.type": a, "exception.message": b, "exception.stacktrace": c}
+        name, attrs = "exception", {"exception.type": a, "exception.message": b, "exception.stacktrace": _traceback(c)}
     return {"name": name, "time_unix_nano": str(t), "attributes": attrs}
 
 
@@ -442,7 +559,7 @@ def _event_json(e):
         return ('{"name":"cti.loop","time_unix_nano":"%d","attributes":{"cti.loop.kind":%s,"code.line.number":%d,"cti.loop.iterations":%d}}'
                 % (t, _js(a), b, c[0]))
     return ('{"name":"exception","time_unix_nano":"%d","attributes":{"exception.type":%s,"exception.message":%s,"exception.stacktrace":%s}}'
-            % (t, _js(a), _js(b), _js(c)))
+            % (t, _js(a), _js(b), _js(_traceback(c))))
 
 
 def _span_line(s):
@@ -517,7 +634,7 @@ class _Exporter:
 
     def _reset(self):
         self.queue = collections.deque()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # a flush can re-enter: the garbage collector may end a span mid-write
         self.wake = threading.Event()
         self.thread = None
 
@@ -539,7 +656,14 @@ class _Exporter:
             else:
                 self.wake.set()
         if self.exited:
-            self.flush()
+            # Past atexit (a generator closed at shutdown, say): written at once, without the lock,
+            # which a daemon thread frozen by the interpreter's shutdown may hold for ever.
+            # O_APPEND keeps each write whole.
+            try:
+                q.remove(s)
+                self._write([s], 1.0)
+            except Exception:
+                pass
 
     def _start(self):
         t = threading.Thread(target=self._loop, name="cti-export", daemon=True)
@@ -553,7 +677,8 @@ class _Exporter:
         while not self.exited:
             self.wake.wait(_cfg.delay)
             self.wake.clear()
-            self.flush()
+            if not self.exited:
+                self.flush()
 
     def flush(self, timeout=None):
         with self.lock:

@@ -1,6 +1,7 @@
 """The hooked program behaves exactly like the original (stdout, stderr with tracebacks, exit code),
 on every CPython the machine has, and the spans say what happened."""
 import os
+import re
 
 import pytest
 
@@ -216,7 +217,50 @@ def describe(value):
 print(describe([1, 2]), describe({"k": 3}), describe(None))
 '''
 
-PROGRAMS = {"scoping": SCOPING, "generators": GENERATORS, "traceback": TRACEBACK, "exit": EXIT, "match": MATCH}
+THREADS = '''\
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor, wait
+
+
+def square(n):
+    if n < 0:
+        raise ValueError("negative: %d" % n)
+    return n * n
+
+
+def batch(pool, numbers):
+    return [pool.submit(square, n) for n in numbers]
+
+
+def timed():
+    done = []
+    t = threading.Timer(0.01, lambda: done.append(square(7)))
+    t.start()
+    t.join()
+    return done
+
+
+def main():
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = batch(pool, [1, 2])
+        second = batch(pool, [3, -4])
+        wait(first + second)  # else result()'s traceback line depends on timing
+        print([f.result() for f in first], second[0].result())
+        try:
+            second[1].result()
+        except ValueError:
+            traceback.print_exc()
+    print(timed())
+
+
+with ThreadPoolExecutor(max_workers=1) as pool:
+    print(pool.submit(square, 5).result())
+main()
+'''
+
+PROGRAMS = {"scoping": SCOPING, "generators": GENERATORS, "traceback": TRACEBACK, "exit": EXIT, "match": MATCH,
+            "threads": THREADS}
 
 
 @pytest.mark.parametrize("python", PYTHONS, ids=lambda p: "py%d.%d" % version_of(p))
@@ -283,6 +327,13 @@ def test_spans_of_exceptions(project):
     assert main["status"]["message"] == "Failure: wrapped 'missing'" and main["parent_span_id"] is None
     assert [e[0] for e in events(main, "cti.branch")] == ["ternary else"]
     assert 'File "%s", line 9, in level3' % os.path.join(project.root, "main.py") in plain.stderr
+    # main's stack is what Python printed, chain included, from main's frame down (no <module>
+    # frame; no 3.11+ caret lines, which are not kept).
+    printed = [line for line in plain.stderr.splitlines()[1:] if not re.fullmatch(r"\s*[~^]+\s*", line)]
+    at = next(i for i, line in enumerate(printed) if line.endswith(", in <module>"))
+    del printed[at:at + 2]
+    stack = [e for e in main["events"] if e["name"] == "exception"][0]["attributes"]["exception.stacktrace"]
+    assert stack.splitlines() == printed
 
 
 def test_exit_code_threads_atexit(project):
@@ -290,6 +341,26 @@ def test_exit_code_threads_atexit(project):
     plain, spans = project.both(["main.py"])
     assert plain.returncode == 3 and "atexit ran" in plain.stdout
     worker = by_name(spans, "worker")[0]
-    assert worker["parent_span_id"] is None  # a new thread starts a new trace
     main = by_name(spans, "main")[0]
+    assert (worker["parent_span_id"], worker["trace_id"]) == (main["span_id"], main["trace_id"])  # the thread's creator
     assert main["status"] == {"code": "ERROR", "message": "SystemExit: 3"}
+
+
+def test_parents_across_threads(project):
+    """A thread's calls nest under the span that created the thread, a pool task's under the span
+    that submitted it (not the one that started the pool's thread); a task submitted outside any
+    span is a root."""
+    project.write({"main.py": THREADS}).hook()
+    plain, spans = project.both(["main.py"])
+    assert "ValueError: negative: -4" in plain.stderr
+    main = by_name(spans, "main")[0]
+    batches = by_name(spans, "batch")
+    timed = by_name(spans, "timed")[0]
+    squares = {s["attributes"]["cti.arg.n"]: s for s in by_name(spans, "square")}
+    assert squares["5"]["parent_span_id"] is None
+    assert all(b["parent_span_id"] == main["span_id"] for b in batches)
+    for n, b in (("1", 0), ("2", 0), ("3", 1), ("-4", 1)):
+        assert squares[n]["parent_span_id"] == batches[b]["span_id"], n
+        assert squares[n]["trace_id"] == main["trace_id"]
+    assert squares["-4"]["status"] == {"code": "ERROR", "message": "ValueError: negative: -4"}
+    assert squares["7"]["parent_span_id"] == timed["span_id"]
