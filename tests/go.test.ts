@@ -61,6 +61,13 @@ describe('go: basics fixture', () => {
     expect(fine!.status).toEqual({ code: 'OK' });
     expect(fine!.attributes['cti.return']).toBe('2');
     expect(one(spans, 'main.doubled').attributes['cti.return']).toBe('6');
+    // Named results shadowed where the function returns; a panic while evaluating return values.
+    expect(one(spans, 'main.lookup').attributes['cti.return']).toBe('10, true');
+    const deref = one(spans, 'main.deref');
+    expect(deref.status.code).toBe('ERROR');
+    expect(deref.attributes['cti.return']).toBeUndefined();
+    expect(events(deref, 'exception')[0]!['exception.message']).toBe('runtime error: invalid memory address or nil pointer dereference');
+    expect(one(spans, 'main.safeLookup').attributes['cti.return']).toBe('0');
 
     // Labels, goto, type switches.
     expect(one(spans, 'main.find').attributes['cti.return']).toBe('1, 1');

@@ -44,6 +44,11 @@ interface FnCtx {
   loops: number;
   /** Names we gave its unnamed results (__cti_r0, …): its returns assign them first. */
   hidden?: string[];
+  /** Results the program named itself; a `return` with values assigns them through pointers taken
+   * at entry (__cti_n0, …), since a name may be shadowed where it returns. */
+  named?: string[];
+  /** Whether a `return` used those pointers (they are declared only then: no unused variables). */
+  usesNamed?: boolean;
 }
 
 export async function instrumentGoFile(code: string, opts: GoFileOptions): Promise<GoFileResult> {
@@ -113,6 +118,7 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
           }
           for (const n of names) results.push(type.text === 'error' ? `error:${n}` : n);
         });
+        if (named && !results.some((r) => r === '_' || r === 'error:_')) ctx.named = results.map((r) => r.replace(/^error:/, ''));
       } else if (result) {
         s.appendLeft(result.startIndex, '(__cti_r0 ');
         s.appendLeft(result.endIndex, ')');
@@ -185,6 +191,10 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
         visitStatement(node, ctx);
       }
       for (const child of node.namedChildren) if (child) walk(child, inner);
+      if (inner !== ctx && inner?.usesNamed) {
+        const named = inner.named!;
+        atBlockStart(node.childForFieldName('body')!, `${named.map((_, i) => `__cti_n${i}`).join(', ')} := ${named.map((n) => `&${n}`).join(', ')};`);
+      }
     };
 
     const inStatementList = (n: Node) => {
@@ -203,6 +213,12 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
           if (ctx.hidden && values) {
             s.overwrite(keyword.startIndex, keyword.endIndex, `${ctx.hidden.join(', ')} =`);
             s.appendLeft(values.endIndex, '; __cti_ok = true; return');
+          } else if (ctx.named && values) {
+            // A bare return is refused where a result is shadowed, hence the values again.
+            const targets = ctx.named.map((_, i) => `*__cti_n${i}`).join(', ');
+            s.overwrite(keyword.startIndex, keyword.endIndex, `${targets} =`);
+            s.appendLeft(values.endIndex, `; __cti_ok = true; return ${targets}`);
+            ctx.usesNamed = true;
           } else {
             s.appendLeft(node.startIndex, '__cti_ok = true; ');
           }
