@@ -3,16 +3,26 @@
  * toolchain. Each program runs plain and instrumented: same output, exit code and crash stack
  * lines; then the spans are checked against docs/telemetry.md.
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SpanData } from '../src/runtime/span-data.js';
+import { startServer } from '../src/server/serve.js';
 import { REPO } from './helpers/run-both.js';
 import { buildBoth, CTI_GO, goTestBoth, normalizeCrash, normalizeTestOutput, runTraced, sh, tmpDir } from './helpers/go.js';
 
 const FIXTURES = join(REPO, 'tests/fixtures/go');
 const GO_TIMEOUT = 600_000; // the first instrumented build compiles the standard library again
 
+/** Runs a program without blocking this process (a receiver in it has to answer). */
+const runAsync = (bin: string, env: Record<string, string>) =>
+  new Promise<{ stdout: string; stderr: string; status: number }>((resolve) => {
+    execFile(bin, [], { env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      resolve({ stdout, stderr, status: error ? Number(error.code ?? 1) : 0 }));
+  });
 const byName = (spans: SpanData[], name: string) => spans.filter((s) => s.name === name);
 const one = (spans: SpanData[], name: string) => {
   const found = byName(spans, name);
@@ -97,6 +107,43 @@ describe('go: basics fixture', () => {
     expect(quitter.attributes['cti.goexit']).toBe(true);
     expect(parentOf(spans, quitter)?.name).toBe('main.main.func2');
     expect(one(spans, 'main.main.func2').attributes['cti.goexit']).toBe(true);
+  });
+
+  it('sends the same spans over OTLP/HTTP (no net package); a receiver that is down or hung costs little', async () => {
+    const jsonl = runTraced(bins.instrumented);
+    const server = await startServer({ port: 0, host: '127.0.0.1', data: tmpDir('serve'), root: FIXTURES });
+    try {
+      const run = await runAsync(bins.instrumented, { OTEL_EXPORTER_OTLP_ENDPOINT: server.url, OTEL_SERVICE_NAME: 'basics', OTEL_BSP_MAX_QUEUE_SIZE: '50000' });
+      expect([run.stdout, run.stderr, run.status]).toEqual([jsonl.stdout, jsonl.stderr, 0]);
+      const stored = server.store.traces({ limit: 100_000 }).flatMap((t) => server.store.trace(t.trace_id));
+      const shape = (spans: SpanData[]) => spans.map((s) => `${s.name} ${JSON.stringify(s.attributes['cti.return'])} ${s.status.code} ${s.events.length}`).sort();
+      expect(shape(stored)).toEqual(shape(jsonl.spans));
+      expect(server.store.services()).toEqual(['basics']);
+      const main = stored.find((s) => s.name === 'main.main')!;
+      expect(stored.filter((s) => s.name === 'main.worker').every((w) => w.parent_span_id === main.span_id)).toBe(true);
+    } finally {
+      await server.close();
+    }
+    // Down: the program runs as ever and says once what it dropped.
+    const down = await runAsync(bins.instrumented, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    expect([down.stdout, down.status]).toEqual([jsonl.stdout, 0]);
+    expect(down.stderr).toMatch(/^cti: dropped \d+ spans: receiver http:\/\/127\.0\.0\.1:9\/v1\/traces \(connection refused\)\n$/);
+    // Hung: accepts and never answers; the exit waits OTEL_EXPORTER_OTLP_TIMEOUT at most.
+    const hung = createServer(() => {});
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    try {
+      const started = Date.now();
+      const slow = await runAsync(bins.instrumented, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(hung.address() as AddressInfo).port}`, OTEL_EXPORTER_OTLP_TIMEOUT: '300' });
+      expect([slow.stdout, slow.status]).toEqual([jsonl.stdout, 0]);
+      expect(slow.stderr).toMatch(/^cti: dropped \d+ spans/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      hung.close();
+    }
+    // https and names that need DNS are refused once, up front.
+    const https = await runAsync(bins.instrumented, { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example:4318' });
+    expect([https.stdout, https.status]).toEqual([jsonl.stdout, 0]);
+    expect(https.stderr).toContain('https is not supported by the Go runtime');
   });
 
   it('crashes exactly like the plain build and still exports the spans', () => {

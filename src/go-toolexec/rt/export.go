@@ -68,6 +68,7 @@ func configure() {
 		b = appendString(b, kv[1])
 	}
 	resource = append(b, '}')
+	resourceList = res
 	on = openExporters()
 	if on {
 		findGoidOffset()
@@ -120,13 +121,14 @@ func newSpanID() (id [8]byte) {
 	}
 }
 
-// Finished spans wait in pending (encoded) until a flush: when 64 KiB are waiting, when the
-// last flush is over a second old, when a goroutine's outermost call ends by a panic, when
-// main.main ends, and before os.Exit / log.Fatal.
+// Finished spans wait (encoded) until a flush: when a goroutine's outermost call ends, when
+// 64 KiB are waiting, a second after the first of them ended (a timer, so that a program killed
+// by a signal loses at most that second), when main.main ends, and before os.Exit / log.Fatal.
 var (
 	mu        sync.Mutex
 	pending   []byte
 	lastFlush int64
+	timed     bool // the one-second timer is armed
 )
 
 func export(s *Span) {
@@ -139,6 +141,22 @@ func export(s *Span) {
 		if len(pending) >= 64<<10 { // bounded memory however long the outermost call runs
 			flushLocked()
 		}
+	}
+	if otlp != nil {
+		otlpAdd(s)
+		if len(otlpSpans) >= 64<<10 {
+			otlpFlushLocked()
+		}
+	}
+	if !timed {
+		// No goroutine waits meanwhile: AfterFunc runs its function in one when it fires.
+		timed = true
+		time.AfterFunc(time.Second, func() {
+			mu.Lock()
+			timed = false
+			flushLocked()
+			mu.Unlock()
+		})
 	}
 	mu.Unlock()
 }
@@ -157,6 +175,23 @@ func flushLocked() {
 	if tracesFile != nil && len(pending) > 0 {
 		tracesFile.Write(pending) // one write per batch: O_APPEND keeps lines of processes apart
 		pending = pending[:0]
+	}
+	if otlp != nil {
+		otlpFlushLocked()
+	}
+}
+
+// flushFinal writes everything now and, over OTLP, waits (3 s at most) until it is sent: the
+// process is about to end.
+func flushFinal() {
+	mu.Lock()
+	if tracesFile != nil && len(pending) > 0 {
+		tracesFile.Write(pending)
+		pending = pending[:0]
+	}
+	mu.Unlock()
+	if otlp != nil {
+		otlpFinal()
 	}
 }
 
@@ -194,7 +229,7 @@ func Exiting() {
 		g.(*gstate).top.Store(nil)
 	}
 	settle()
-	Flush()
+	flushFinal()
 }
 
 var tracesFile *os.File
@@ -208,7 +243,7 @@ func openExporters() bool {
 			os.Stderr.WriteString("cti: cannot open CTI_TRACES_FILE: " + err.Error() + "\n")
 		}
 	}
-	return tracesFile != nil
+	return openOTLP() || tracesFile != nil
 }
 
 func appendSpanJSONL(b []byte, s *Span) []byte {
@@ -258,13 +293,9 @@ func appendSpan(b []byte, s *Span, withResource bool) []byte {
 		}
 		b = appendEvent(b, e)
 	}
-	if s.excType != "" {
+	if ex, ok := s.exceptionEvent(); ok {
 		if len(evs) > 0 {
 			b = append(b, ',')
-		}
-		ex := event{name: "exception", time: s.end, attrs: []attr{{key: "exception.type", str: s.excType}, {key: "exception.message", str: s.excMsg}}}
-		if s.excStack != "" {
-			ex.attrs = append(ex.attrs, attr{key: "exception.stacktrace", str: s.excStack})
 		}
 		b = appendEvent(b, ex)
 	}
@@ -282,6 +313,18 @@ func appendSpan(b []byte, s *Span, withResource bool) []byte {
 		b = append(b, resource...)
 	}
 	return append(b, '}')
+}
+
+// exceptionEvent is the span's exception event, made when it is exported.
+func (s *Span) exceptionEvent() (event, bool) {
+	if s.excType == "" {
+		return event{}, false
+	}
+	ex := event{name: "exception", time: s.end, attrs: []attr{{key: "exception.type", str: s.excType}, {key: "exception.message", str: s.excMsg}}}
+	if s.excStack != "" {
+		ex.attrs = append(ex.attrs, attr{key: "exception.stacktrace", str: s.excStack})
+	}
+	return ex, true
 }
 
 func appendEvent(b []byte, e event) []byte {

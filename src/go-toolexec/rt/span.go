@@ -292,13 +292,15 @@ func (s *Span) End(returned bool) {
 		finishPending(g)
 		// A goroutine's outermost call ended: flush (there is no exit hook to rely on, and a
 		// panic here is likely about to kill the process).
-		if !s.site.Main {
+		if s.panicking && !s.site.Main {
+			flushFinal()
+		} else if !s.site.Main {
 			flushIfDue(true)
 		}
 	}
 	if s.site.Main {
 		settle()
-		flushIfDue(true)
+		flushFinal()
 	}
 }
 
