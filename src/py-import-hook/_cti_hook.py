@@ -227,6 +227,53 @@ class _Hook:
         raise SystemExit(0)
 
 
+class _SpawnedMain:
+    """multiprocessing.spawn's `runpy` in a spawned or forkserver child: such a child runs the
+    parent's entry script again as `__mp_main__` through runpy.run_path; this runs the
+    instrumented copy instead (the way runpy runs a file, from the code object on)."""
+
+    def __getattr__(self, name):
+        import runpy
+        return getattr(runpy, name)
+
+    def run_path(self, path_name, init_globals=None, run_name=None):
+        import runpy
+        code = None
+        if isinstance(path_name, str) and path_name.endswith(".py"):
+            try:
+                with open(path_name, "rb") as f:
+                    code = _hook.code_for(path_name, f.read())
+            except ImportError:
+                raise
+            except Exception:
+                code = None
+        if code is None:
+            return runpy.run_path(path_name, init_globals, run_name)
+        run_name = run_name or "<run_path>"
+        return runpy._run_module_code(code, init_globals, run_name, pkg_name=run_name.rpartition(".")[0], script_name=path_name)
+
+
+def _multiprocessing_child(rt):
+    """A child started by multiprocessing's spawn or forkserver method (`python -c "from
+    multiprocessing… import …"`): its __mp_main__ is instrumented, and its spans are exported when
+    it ends (it leaves through os._exit, after multiprocessing's finalizers)."""
+    if sys.argv[:1] != ["-c"]:
+        return
+    command = " ".join(getattr(sys, "orig_argv", ()))
+    if not command:  # 3.9 has no sys.orig_argv
+        try:
+            with open("/proc/self/cmdline", "rb") as f:
+                command = f.read().decode("utf-8", "replace")
+        except OSError:
+            command = " ".join(sys.argv)  # the spawn flag is there, a forkserver's command is not
+    if "multiprocessing" not in command:
+        return
+    import multiprocessing.spawn
+    import multiprocessing.util
+    multiprocessing.spawn.runpy = _SpawnedMain()
+    multiprocessing.util.register_after_fork(rt._exporter, rt._Exporter._finalize_at_exit)
+
+
 def _remap(tree, lines):
     """Moves every node of the instrumented text to its line and column in the original file."""
     table = lines["lines"]
@@ -333,3 +380,4 @@ def install(boot_dir):
     main = sys.argv[0] if sys.argv else ""
     if main.endswith(".py") and hook.relpath(os.path.abspath(main)) is not None:
         sys.addaudithook(hook.audit)
+    _multiprocessing_child(_cti_rt)

@@ -10,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from conftest import by_name, events
+from conftest import by_name, events, interpreters, version_of
+
+PYTHONS = interpreters()
 
 PKG = {
     "pkg/__init__.py": "",
@@ -148,23 +150,29 @@ def test_ids_survive_random_seed_and_redaction_and_event_cap(project):
     assert events(busy, "cti.loop") == [("for", 9, 1000000)]
 
 
-def test_multiprocessing_fork_and_spawn(project):
+@pytest.mark.parametrize("python", PYTHONS, ids=lambda p: "py%d.%d" % version_of(p))
+def test_multiprocessing_fork_spawn_forkserver(project, python):
     prog = (
         "import multiprocessing as mp\n\n"
         "def square(x):\n    return x * x\n\n"
         "def run(method):\n    pool = mp.get_context(method).Pool(2)\n    result = pool.map(square, [1, 2, 3])\n"
         "    pool.close()\n    pool.join()\n    return result\n\n"
-        "if __name__ == '__main__':\n    print(run('fork'), run('spawn'))\n")
-    project.write({"app.py": prog, "worker.py": "def square(x):\n    return x * x\n"}).hook()
-    _, spans = project.both(["app.py"])
+        "if __name__ == '__main__':\n    print(run('fork'), run('spawn'), run('forkserver'))\n")
+    project.write({"app.py": prog}).hook()
+    _, spans = project.both(["app.py"], python)
     runs = by_name(spans, "run")
-    assert len(runs) == 2
+    assert [r["attributes"]["cti.arg.method"] for r in runs] == ['"fork"', '"spawn"', '"forkserver"']
     squares = by_name(spans, "square")
-    # Forked workers inherit the instrumented __main__ and export their own spans when they exit
-    # (no duplicates of the parent's); spawned workers re-run __main__ through runpy, uninstrumented
-    # (a known limit), and so do workers killed by Pool.terminate() before their last flush.
-    assert len(squares) == 3 and len({s["span_id"] for s in spans}) == len(spans)
-    assert {s["trace_id"] for s in squares} == {runs[0]["trace_id"]}
+    # Every worker exports its own spans when it exits (no duplicates of the parent's). Forked
+    # workers inherit the instrumented __main__ and the current span; spawned and forkserver
+    # workers run the instrumented __main__ again and start their own traces. (A worker killed by
+    # Pool.terminate() before its last flush loses its spans: a known limit.)
+    assert len(squares) == 9 and len({s["span_id"] for s in spans}) == len(spans)
+    pids = {s["resource"]["process.pid"] for s in squares}
+    assert len(pids) >= 3 and not pids & {runs[0]["resource"]["process.pid"]}
+    assert sorted(s["attributes"]["cti.return"] for s in squares) == sorted(["1", "4", "9"] * 3)
+    assert sum(s["trace_id"] == runs[0]["trace_id"] for s in squares) == 3
+    assert all(s["parent_span_id"] is None for s in squares if s["trace_id"] != runs[0]["trace_id"])
 
 
 class _Collector(BaseHTTPRequestHandler):
