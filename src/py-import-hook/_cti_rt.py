@@ -218,6 +218,7 @@ def _cap(v):
 
 _fork_gen = 0
 _NONE = object()  # no return value recorded
+_UNFINISHED = object()  # in place of the return value: the call was still running at exit
 
 # Events are tuples (kind, time, a, b, c); the dicts and JSON are made at export.
 _VAR, _BRANCH, _LOOP, _EXC = 0, 1, 2, 3
@@ -512,6 +513,28 @@ def _traceback(chain):
     return "".join(parts)[-4096:]
 
 
+def _unfinished():
+    """The calls other threads (daemon threads) are still running as the process exits, found in
+    their frames: ended now and marked cti.unfinished, once (their real end is not exported)."""
+    found = []
+    try:
+        me = threading.get_ident()
+        t = _now()
+        for ident, f in sys._current_frames().items():
+            while ident != me and f is not None:
+                s = f.f_locals.get("_cti_s") if "_cti_s" in f.f_code.co_varnames else None
+                if type(s) is _Span and s.rec and s.gen == _fork_gen and s.ret is not _UNFINISHED:
+                    try:
+                        s.end
+                    except AttributeError:  # not ended yet
+                        s.end, s.ret, s.rec = t, _UNFINISHED, False
+                        found.append(s)
+                f = f.f_back
+    except Exception:
+        pass
+    return found
+
+
 # ---- export ------------------------------------------------------------------------------
 
 def _event_dict(e):
@@ -532,7 +555,9 @@ def _span_dict(s):
     attrs = {"code.function.name": meta[0], "code.file.path": s.path, "code.line.number": meta[1], "cti.lang": "python"}
     for name, v in zip(meta[2], s.args):
         attrs["cti.arg." + name] = _value(name, v)
-    if s.ret is not _NONE:
+    if s.ret is _UNFINISHED:
+        attrs["cti.unfinished"] = True
+    elif s.ret is not _NONE:
         attrs["cti.return"] = _value("", s.ret)
     return {
         "trace_id": "%032x" % s.trace, "span_id": "%016x" % s.sid,
@@ -579,7 +604,9 @@ def _span_line(s):
         head[0], ',"start_time_unix_nano":"%d","end_time_unix_nano":"%d"' % (s.start, s.end), head[1]]
     for key, name, v in zip(head[2], s.meta[2], s.args):
         out.append(",%s:%s" % (key, _js(_value(name, v))))
-    if s.ret is not _NONE:
+    if s.ret is _UNFINISHED:
+        out.append(',"cti.unfinished":true')
+    elif s.ret is not _NONE:
         out.append(',"cti.return":' + _js(_value("", s.ret)))
     out.append('},"events":[')
     if s.events:
@@ -720,6 +747,7 @@ class _Exporter:
             return
         self.exited = True
         self.wake.set()
+        self.queue.extend(_unfinished())
         try:
             self.flush(timeout=min(_cfg.timeout, 3.0))
         except Exception:

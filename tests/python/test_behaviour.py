@@ -364,3 +364,47 @@ def test_parents_across_threads(project):
         assert squares[n]["trace_id"] == main["trace_id"]
     assert squares["-4"]["status"] == {"code": "ERROR", "message": "ValueError: negative: -4"}
     assert squares["7"]["parent_span_id"] == timed["span_id"]
+
+
+DAEMON = '''\
+import threading
+import time
+
+started = threading.Event()
+
+
+def poll(interval):
+    started.set()
+    while True:
+        time.sleep(interval)
+
+
+def watch():
+    poll(0.01)
+
+
+def main():
+    threading.Thread(target=watch, daemon=True).start()
+    started.wait()
+    return "bye"
+
+
+print(main())
+'''
+
+
+def test_calls_running_at_exit_are_unfinished(project):
+    """A daemon thread's calls still running when the process exits are exported once, marked
+    cti.unfinished, under the span that started the thread."""
+    project.write({"main.py": DAEMON}).hook()
+    plain, spans = project.both(["main.py"])
+    assert plain.stdout == "bye\n"
+    main = by_name(spans, "main")[0]
+    assert main["attributes"]["cti.return"] == '"bye"' and "cti.unfinished" not in main["attributes"]
+    watch, poll = by_name(spans, "watch"), by_name(spans, "poll")
+    assert len(watch) == 1 and len(poll) == 1
+    assert watch[0]["parent_span_id"] == main["span_id"] and poll[0]["parent_span_id"] == watch[0]["span_id"]
+    for s in watch + poll:
+        assert s["attributes"]["cti.unfinished"] is True and "cti.return" not in s["attributes"]
+        assert s["status"] == {"code": "OK"}
+    assert events(poll[0], "cti.loop") == [("while", 9, events(poll[0], "cti.loop")[0][2])]
