@@ -89,16 +89,45 @@ class _Hook:
     def key(self, rel, data):
         return _sha256(self.salt + b"\0" + rel.encode() + b"\0" + data).hexdigest()
 
-    def code_for(self, path, data):
-        """The instrumented code object of a project file, or None (then the caller compiles the original)."""
+    def pyc_path(self, rel):
+        """The compiled copy of a project file: one per path (and Python version), like __pycache__."""
+        h = _sha256(self.salt + b"\0pyc\0" + rel.encode()).hexdigest()
+        return os.path.join(self.cache, "pyc", _PYC_TAG, h[:2], h + ".pyc")
+
+    def code_by_stat(self, path, st):
+        """The fast path of a hit: the compiled copy made from a file with this mtime and size (what
+        CPython trusts for its own .pyc), without reading or hashing the source; else None."""
+        rel = self.relpath(path)
+        if rel is None or st is None:
+            return None
+        try:
+            with open(self.pyc_path(rel), "rb") as f:
+                data = f.read()
+        except OSError:
+            return None
+        if data[:_STAT_END] != _MAGIC + _stamp(st):
+            return None
+        return _unmarshal(data[_HEAD_END:], path)
+
+    def code_for(self, path, data, st=None):
+        """The instrumented code object of a project file, or None (then the caller compiles the original).
+        `st` is the file's stat taken before `data` was read: it stamps the compiled copy."""
         rel = self.relpath(path)
         if rel is None:
             return None
         key = self.key(rel, data)
-        pyc = os.path.join(self.cache, "pyc", _PYC_TAG, key[:2], key + ".pyc")
-        code = self.read_pyc(pyc, key, path)
-        if code is not None:
-            return code
+        pyc = self.pyc_path(rel)
+        try:
+            with open(pyc, "rb") as f:
+                head = f.read()
+        except OSError:
+            head = b""
+        if head[:4] == _MAGIC and head[_STAT_END:_HEAD_END] == bytes.fromhex(key):
+            code = _unmarshal(head[_HEAD_END:], path)
+            if code is not None:
+                if st is not None and head[4:_STAT_END] != _stamp(st):
+                    self.write_pyc(pyc, key, code, st)  # same content, touched: the next hit is fast again
+                return code
         entry = self.read_entry(key)
         if entry is None and self.on_miss == "sync" and not self.synced:
             self.sync()
@@ -117,7 +146,7 @@ class _Hook:
                 code = compile(data, path, "exec", dont_inherit=True)
             except SyntaxError:
                 return None  # the loader compiles it again and raises it as importlib would
-        self.write_pyc(pyc, key, code)
+        self.write_pyc(pyc, key, code, st)
         return code
 
     def read_entry(self, key):
@@ -128,26 +157,16 @@ class _Hook:
         except (OSError, ValueError, AttributeError):
             return None
 
-    @staticmethod
-    def read_pyc(pyc, key, path):
-        try:
-            with open(pyc, "rb") as f:
-                data = f.read()
-        except OSError:
-            return None
-        head = _MAGIC + bytes.fromhex(key)
-        if data[: len(head)] != head:
-            return None
-        try:
-            code = marshal.loads(data[len(head):])
-        except Exception:
-            return None
-        if type(code) is not type(_remap.__code__):
-            return None
-        _imp._fix_co_filename(code, path)
+    def load(self, path):
+        """The instrumented code of a file run as a script (not imported), or None."""
+        st = os.stat(path)
+        code = self.code_by_stat(path, st)
+        if code is None:
+            with open(path, "rb") as f:
+                code = self.code_for(path, f.read(), st)
         return code
 
-    def write_pyc(self, pyc, key, code):
+    def write_pyc(self, pyc, key, code, st):
         if self.writing:
             return
         self.writing = True
@@ -155,7 +174,8 @@ class _Hook:
         try:
             os.makedirs(os.path.dirname(pyc), exist_ok=True)
             with open(tmp, "wb") as f:
-                f.write(_MAGIC + bytes.fromhex(key) + marshal.dumps(code))
+                # Without a stat (none was taken), the stamp matches no file: only the key is trusted.
+                f.write(_MAGIC + (_stamp(st) if st is not None else bytes(16)) + bytes.fromhex(key) + marshal.dumps(code))
             os.replace(tmp, pyc)
         except OSError:  # read-only or full: the next run compiles again
             try:
@@ -200,9 +220,7 @@ class _Hook:
         if not isinstance(path, str) or not path.endswith(".py"):
             return
         try:
-            with open(path, "rb") as f:
-                data = f.read()
-            code = self.code_for(path, data)
+            code = self.load(path)
         except ImportError:
             raise
         except Exception:
@@ -241,8 +259,7 @@ class _SpawnedMain:
         code = None
         if isinstance(path_name, str) and path_name.endswith(".py"):
             try:
-                with open(path_name, "rb") as f:
-                    code = _hook.code_for(path_name, f.read())
+                code = _hook.load(path_name)
             except ImportError:
                 raise
             except Exception:
@@ -272,6 +289,26 @@ def _multiprocessing_child(rt):
     import multiprocessing.util
     multiprocessing.spawn.runpy = _SpawnedMain()
     multiprocessing.util.register_after_fork(rt._exporter, rt._Exporter._finalize_at_exit)
+
+
+# A compiled copy: magic number, the source's mtime (ns) and size, its content key, the marshalled code.
+_STAT_END = 4 + 16
+_HEAD_END = _STAT_END + 32
+
+
+def _stamp(st):
+    return (st.st_mtime_ns & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little") + (st.st_size & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
+
+
+def _unmarshal(data, path):
+    try:
+        code = marshal.loads(data)
+    except Exception:
+        return None
+    if type(code) is not type(_remap.__code__):
+        return None
+    _imp._fix_co_filename(code, path)
+    return code
 
 
 def _remap(tree, lines):
@@ -317,14 +354,21 @@ class CtiLoader(importlib.machinery.SourceFileLoader):
 exec(compile("""
 def get_code(self, fullname):
     path = self.get_filename(fullname)
-    data = self.get_data(path)
-    code = _hook.code_for(path, data)
+    try:
+        st = _stat(path)
+    except OSError:
+        st = None
+    code = _hook.code_by_stat(path, st)
     if code is None:
-        code = self.source_to_code(data, path)
+        data = self.get_data(path)
+        code = _hook.code_for(path, data, st)
+        if code is None:
+            code = self.source_to_code(data, path)
     return code
 """, "<frozen importlib._bootstrap_external>", "exec"), globals())
 CtiLoader.get_code = get_code
 del get_code
+_stat = os.stat
 
 
 class CtiFinder:

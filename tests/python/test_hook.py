@@ -265,3 +265,19 @@ def test_joins_the_applications_opentelemetry_trace(project, otel_python):
     inside, outside = by_name(spans, "work")
     assert (inside["trace_id"], inside["parent_span_id"]) == (trace_id, span_id)
     assert outside["parent_span_id"] is None and outside["trace_id"] != trace_id
+
+
+def test_touched_file_is_still_a_hit(project):
+    """A hit is trusted on the file's mtime and size (as CPython trusts its .pyc); a touched file
+    with the same content is checked by its hash, still a hit, and stamped again."""
+    project.write(PKG).hook()
+    project.both(["app.py"])
+    core = os.path.join(project.root, "pkg", "core.py")
+    st = os.stat(core)
+    os.utime(core, ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+    _, spans = project.both(["app.py"])
+    assert [s["name"] for s in spans] == ["double"]
+    stamp = (st.st_mtime_ns + 10 ** 9).to_bytes(8, "little") + st.st_size.to_bytes(8, "little")
+    heads = [open(p, "rb").read(20)[4:] for p in glob.glob(os.path.join(project.boot, "cache", "pyc", "*", "*", "*.pyc"))]
+    assert stamp in heads
+    assert not os.path.exists(os.path.join(project.boot, "cache", "misses.txt"))
