@@ -34,7 +34,7 @@ describe('LLM runtime statements', () => {
       const s = STATEMENTS[lang]!;
       const site = { fn: 'f "q" {x} $y #z %d \\', file: 'src/a b.x', line: 1 };
       const exit = s.statement('exit', site);
-      const code = `${(s.prelude ?? []).join('\n')}\n${sample.replace('ENTER', s.statement('enter', site)).replace('EXIT', s.exitGuard?.(exit) ?? exit)}`;
+      const code = `${(s.prelude ?? []).join('\n')}\n${sample.replace('ENTER', s.statement('enter', site)).replace('EXIT', s.exitGuard?.(exit, site) ?? exit)}`;
       const tree = await parse(code, lang);
       try {
         expect(syntaxErrors(tree), code).toEqual([]);

@@ -32,11 +32,11 @@ export function answerFor(plan: Plan, prompt: string): string {
   return JSON.stringify({ insertions });
 }
 
-/** C has no finally: exit right before each return. */
+/** C: the exit is a cleanup-attribute guard placed once, right after the entry. */
 export const C_PLAN: Plan = {
-  1: [{ kind: 'enter', line: 3, where: 'after' }, { kind: 'exit', line: 5, where: 'before' }],
-  2: [{ kind: 'enter', line: 8, where: 'after' }, { kind: 'exit', line: 10, where: 'before' }, { kind: 'exit', line: 13, where: 'before' }],
-  3: [{ kind: 'enter', line: 16, where: 'after' }, { kind: 'exit', line: 18, where: 'before' }],
+  1: [{ kind: 'enter', line: 3, where: 'after' }, { kind: 'exit', line: 3, where: 'after' }],
+  2: [{ kind: 'enter', line: 8, where: 'after' }, { kind: 'exit', line: 8, where: 'after' }],
+  3: [{ kind: 'enter', line: 15, where: 'after' }, { kind: 'exit', line: 15, where: 'after' }],
 };
 
 /** Rust: the exit is a Drop guard placed once, right after the entry. */

@@ -95,7 +95,7 @@ export async function instrumentWithLlm(code: string, opts: LlmFileOptions): Pro
   const states: UnitState[] = units.map((unit) => {
     const site = { fn: unit.name, file: relativePath, line: unit.startLine };
     const exit = statements.statement('exit', site);
-    return { unit, statements: { enter: statements.statement('enter', site), exit: statements.exitGuard?.(exit) ?? exit }, attempts: 0, problems: [] };
+    return { unit, statements: { enter: statements.statement('enter', site), exit: statements.exitGuard?.(exit, site) ?? exit }, attempts: 0, problems: [] };
   });
   const byId = new Map(states.map((s) => [s.unit.id, s]));
   const languageName = languageInfo(language)?.name ?? language;
@@ -167,7 +167,7 @@ export async function instrumentWithLlm(code: string, opts: LlmFileOptions): Pro
     if (accepted.length === 0) break;
     const placed = accepted.flatMap((s) => s.accepted!);
     const missing = (statements.prelude ?? []).filter((l) => !new RegExp(`^\\s*${l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s*')}\\s*$`, 'm').test(code));
-    const prelude: Placed[] = missing.length ? [{ unit: 0, offset: 0, text: `${missing.join('\n')}\n`, insertion: { function: 0, line: 1, where: 'before', code: '' } }] : [];
+    const prelude: Placed[] = missing.length ? [preludeAt(code, statements.preludeAfter, missing)] : [];
     output = applyPlaced(code, [...prelude, ...placed]).code;
     const problem = await parsesCleanly(output, language);
     if (!problem) break;
@@ -182,4 +182,14 @@ export async function instrumentWithLlm(code: string, opts: LlmFileOptions): Pro
   const final = !states.some((s) => s.transient);
   if (accepted.length === 0) return unchanged(diagnostics, calls, final);
   return { code: output, instrumented: true, diagnostics, stats: { functions: accepted.length, variables: 0, branches: 0, loops: 0 }, calls, final };
+}
+
+/** The missing prelude lines, at the top or after the last line matching `after` (and its newline). */
+function preludeAt(code: string, after: RegExp | undefined, missing: string[]): Placed {
+  let offset = 0;
+  for (const m of after ? code.matchAll(after) : []) offset = m.index + m[0].length;
+  if (offset > 0) offset = code.indexOf('\n', offset) + 1 || code.length;
+  const text = offset === code.length && offset > 0 && !code.endsWith('\n') ? `\n${missing.join('\n')}\n` : `${missing.join('\n')}\n`;
+  const line = code.slice(0, offset).split('\n').length;
+  return { unit: 0, offset, text, insertion: { function: 0, line, where: 'before', code: '' } };
 }

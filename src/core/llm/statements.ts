@@ -12,8 +12,10 @@ export interface EventSite { fn: string; file: string; line: number }
 export interface LanguageStatements {
   /** One line of code (a statement or block) emitting the event. */
   statement(kind: EventKind, site: EventSite): string;
-  /** Lines the file needs for the statements (includes, imports), each added at the top when missing. */
+  /** Lines the file needs for the statements (includes, imports), each added when missing: at the
+   * top, or after the last line matching `preludeAfter`. */
   prelude?: string[];
+  preludeAfter?: RegExp;
   /** How an exit on every path is best written in this language (goes into the prompt). */
   exitAdvice: string;
   /**
@@ -21,7 +23,7 @@ export interface LanguageStatements {
    * Drop, defer): then it is what the model places, once, after the entry statement, and the exit
    * happens after a `return`'s expression is evaluated, as it should.
    */
-  exitGuard?: (exitStatement: string) => string;
+  exitGuard?: (exitStatement: string, site: EventSite) => string;
 }
 
 /** Marker each statement carries, in every language's escaping: validation looks for it. */
@@ -35,16 +37,32 @@ function head(kind: EventKind, site: EventSite, lang: string): string {
 /** Contents of a double-quoted C-family string literal. */
 const dq = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 
-const cFamily = (lang: string): LanguageStatements => ({
+const C_INCLUDES = ['#include <stdio.h>', '#include <stdlib.h>', '#include <time.h>'];
+
+const cFamily = (lang: string): Omit<LanguageStatements, 'exitAdvice'> => ({
   statement: (kind, site) =>
     `{ struct timespec cti_ts; timespec_get(&cti_ts, TIME_UTC); const char *cti_p = getenv("CTI_TRACES_FILE"); FILE *cti_f = cti_p ? fopen(cti_p, "a") : NULL; `
     + `fprintf(cti_f ? cti_f : stderr, "${dq(head(kind, site, lang).replace(/%/g, '%%'))},\\"ts\\":%lld%09ld}\\n", (long long)cti_ts.tv_sec, (long)cti_ts.tv_nsec); if (cti_f) fclose(cti_f); }`,
-  prelude: ['#include <stdio.h>', '#include <stdlib.h>', '#include <time.h>'],
-  exitAdvice: 'put the exit statement right before every `return` (and before the closing brace of a function that can fall off its end); C has no finally',
+  prelude: C_INCLUDES,
+  // After the file's own includes: feature-test macros stay before every include, and what the
+  // prelude defines sees the headers it needs.
+  preludeAfter: /^[ \t]*#[ \t]*include\b.*$/gm,
 });
 
+/** C's exit: a variable whose cleanup function (GCC and Clang) writes the event when the function
+ * ends, after a `return`'s expression was evaluated; the function is added to the file once. */
+const C_EXIT_EVENT =
+  '__attribute__((unused)) static void cti_exit_event(const char *const *cti_h) { struct timespec cti_ts; timespec_get(&cti_ts, TIME_UTC); '
+  + 'const char *cti_p = getenv("CTI_TRACES_FILE"); FILE *cti_f = cti_p ? fopen(cti_p, "a") : NULL; '
+  + 'fprintf(cti_f ? cti_f : stderr, "%s,\\"ts\\":%lld%09ld}\\n", *cti_h, (long long)cti_ts.tv_sec, (long)cti_ts.tv_nsec); if (cti_f) fclose(cti_f); }';
+
 export const STATEMENTS: Record<string, LanguageStatements> = {
-  c: cFamily('c'),
+  c: {
+    ...cFamily('c'),
+    prelude: [...C_INCLUDES, C_EXIT_EVENT],
+    exitGuard: (_exit, site) => `__attribute__((cleanup(cti_exit_event))) const char *const cti_exit = "${dq(head('exit', site, 'c'))}";`,
+    exitAdvice: 'the exit statement is a scope guard (a variable with a cleanup function, GCC and Clang): put it once, right after the entry statement',
+  },
   cpp: {
     ...cFamily('cpp'),
     exitGuard: (exit) => `struct CtiExit { ~CtiExit() ${exit} } cti_exit;`,
@@ -90,7 +108,7 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
     statement: (kind, site) =>
       `locally({ val cti_i = java.time.Instant.now(); val cti_l = "${dq(head(kind, site, 'scala'))},\\"ts\\":" + (cti_i.getEpochSecond * 1000000000L + cti_i.getNano) + ",\\"tid\\":" + Thread.currentThread().getId + "}"; `
       + 'val cti_p = System.getenv("CTI_TRACES_FILE"); if (cti_p == null) System.err.println(cti_l) else java.nio.file.Files.write(java.nio.file.Paths.get(cti_p), (cti_l + "\\n").getBytes("UTF-8"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND) })',
-    exitAdvice: 'put the exit statement right before every `return` and right before the block\'s final expression (its value)',
+    exitAdvice: 'when the body is a block in braces, wrap it so the exit runs after the value is computed: add `try {` after the entry statement and, before the closing brace, `} finally {`, the exit statement and `}` (a try is an expression: its value is the block\'s); otherwise put the exit right before every `return` and before the final expression',
   },
   swift: {
     statement: (kind, site) =>
@@ -111,4 +129,4 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
 export const LLM_LANGUAGES = Object.keys(STATEMENTS);
 
 /** Bumped when any statement text changes: part of the cache key. */
-export const STATEMENTS_VERSION = '2';
+export const STATEMENTS_VERSION = '3';

@@ -9,8 +9,7 @@ static int twice(int x) {
     if (x > 10) {
         return x;
     }
-    int r = add(x, x);
-    return r;
+    return add(x, x); /* the exit must come after add's own events */
 }
 
 int main(void) {
