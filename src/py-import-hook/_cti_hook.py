@@ -400,7 +400,7 @@ def _relpath_dir(self, entry):
 
 
 _Hook.relpath_dir = _relpath_dir
-_SKIP_NAMES = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names) | {"_cti_rt", "_cti_hook", "sitecustomize"}
+_SKIP_NAMES = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names) | {"_cti_rt", "_cti_hook", "_cti_sdk", "sitecustomize"}
 _hook = None
 
 

@@ -537,6 +537,24 @@ def _unfinished():
 
 # ---- export ------------------------------------------------------------------------------
 
+_sdk_took = False  # the application's OpenTelemetry SDK exports cti's spans: cti does not send them too
+
+
+def _to_sdk(s):
+    """When the application configured an OpenTelemetry SDK, its span processors take the span
+    as it ends, as they take the application's own (True). See _cti_sdk."""
+    global _sdk_took
+    try:
+        import _cti_sdk
+        p = _cti_sdk.processor()
+        if p is not None and _cti_sdk.hand(p, _span_dict(s)):
+            _sdk_took = True
+            return True
+    except Exception:
+        pass
+    return False
+
+
 def _event_dict(e):
     kind, t, a, b, c = e
     if kind == _VAR:
@@ -666,6 +684,8 @@ class _Exporter:
         self.thread = None
 
     def add(self, s):
+        if "opentelemetry.sdk.trace" in _modules and _to_sdk(s) and _cfg.file is None:
+            return
         q = self.queue
         q.append(s)
         n = len(q)
@@ -731,7 +751,7 @@ class _Exporter:
                 os.write(fd, data)
             finally:
                 os.close(fd)
-        if _cfg.endpoint is not None:
+        if _cfg.endpoint is not None and not _sdk_took:
             import urllib.request
             headers = {"Content-Type": "application/json"}
             headers.update(_cfg.headers)

@@ -281,3 +281,68 @@ def test_touched_file_is_still_a_hit(project):
     heads = [open(p, "rb").read(20)[4:] for p in glob.glob(os.path.join(project.boot, "cache", "pyc", "*", "*", "*.pyc"))]
     assert stamp in heads
     assert not os.path.exists(os.path.join(project.boot, "cache", "misses.txt"))
+
+
+SDK_APP = '''\
+import json
+import sys
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+
+class ToFile(SpanExporter):
+    def export(self, spans):
+        with open(sys.argv[1], "a") as f:
+            for s in spans:
+                f.write(json.dumps({
+                    "name": s.name, "trace": "%032x" % s.context.trace_id, "span": "%016x" % s.context.span_id,
+                    "parent": "%016x" % s.parent.span_id if s.parent else None, "scope": s.instrumentation_scope.name,
+                    "service": s.resource.attributes["service.name"], "attrs": dict(s.attributes),
+                    "events": [e.name for e in s.events], "status": s.status.status_code.name}) + "\\n")
+        return SpanExportResult.SUCCESS
+
+
+def inner(n):
+    if n > 2:
+        raise ValueError("big")
+    return n + 1
+
+
+def work(n):
+    try:
+        return inner(n) * 2
+    except ValueError:
+        return -1
+
+
+provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
+provider.add_span_processor(SimpleSpanProcessor(ToFile()))
+trace.set_tracer_provider(provider)
+with trace.get_tracer("app").start_as_current_span("request"):
+    print(work(1), work(5))
+'''
+
+
+def test_spans_go_through_the_applications_sdk(project, otel_python):
+    """With an SDK provider set by the application, cti's spans go to its span processors (with
+    cti's ids, under the application's span, with its resource) and cti sends none itself."""
+    project.write({"app.py": SDK_APP}).hook()
+    out = os.path.join(project.base, "sdk.jsonl")
+    r = project.run(["app.py", out], python=otel_python, env={"CTI_TRACES_FILE": "", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+    assert (r.returncode, r.stdout, r.stderr) == (0, "4 -1\n", "")  # nothing sent to (or dropped at) port 9
+    with open(out) as f:
+        spans = [json.loads(line) for line in f]
+    request = [s for s in spans if s["name"] == "request"][0]
+    works = [s for s in spans if s["name"] == "work"]
+    inners = [s for s in spans if s["name"] == "inner"]
+    assert len(works) == 2 and len(inners) == 2
+    for w in works:
+        assert (w["trace"], w["parent"], w["scope"], w["service"]) == (request["trace"], request["span"], "code-telemetry-injector", "shop")
+        assert w["attrs"]["code.file.path"] == "app.py" and w["attrs"]["cti.lang"] == "python"
+    assert sorted(i["parent"] for i in inners) == sorted(w["span"] for w in works)
+    failed = [i for i in inners if i["status"] == "ERROR"][0]
+    assert failed["events"] == ["cti.branch", "exception"] and failed["attrs"]["cti.arg.n"] == "5"
+    assert not os.path.exists(project.traces)

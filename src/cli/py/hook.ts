@@ -18,7 +18,7 @@ import { processPyFile, type PyFileOutcome, type PyFileTask } from './file.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const HOOK_SOURCES = join(PACKAGE_ROOT, 'src', 'py-import-hook');
-const HOOK_FILES = ['sitecustomize.py', '_cti_hook.py', '_cti_rt.py'];
+const HOOK_FILES = ['sitecustomize.py', '_cti_hook.py', '_cti_rt.py', '_cti_sdk.py'];
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 /** Below this many files, starting worker threads (each loads the grammar) costs more than it saves. */
 const MIN_FILES_PER_THREAD = 40;
