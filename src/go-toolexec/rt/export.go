@@ -1,6 +1,7 @@
 package rt
 
 import (
+	"math/bits"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ var (
 	sampler      = "parentbased_always_on"
 	sampleRatio  = 1.0
 	resource     []byte // the encoded "resource" object
+	okTail       []byte // the end of a JSONL line without dropped events and with status OK
 	resourceList [][2]string
 )
 
@@ -69,6 +71,8 @@ func configure() {
 	}
 	resource = append(b, '}')
 	resourceList = res
+	okTail = append(append([]byte(`],"dropped_events_count":0,"status":{"code":"OK"},"resource":`), resource...), "}\n"...)
+	reanchor(true)
 	on = openExporters()
 	if on {
 		findGoidOffset()
@@ -85,39 +89,53 @@ func setKV(list [][2]string, k, v string) [][2]string {
 	return append(list, [2]string{k, v})
 }
 
-func sampleRoot(id [16]byte) bool {
+// sampleRoot decides for a new trace; x is the lower 8 bytes of its id read as a big-endian
+// number (uniform), as OpenTelemetry's ratio sampler does.
+func sampleRoot(x uint64) bool {
 	if sampler != "traceidratio" && sampler != "parentbased_traceidratio" {
 		return true
-	}
-	// The lower 8 bytes of the trace id as a uniform number, as OpenTelemetry's ratio sampler does.
-	var x uint64
-	for _, c := range id[8:] {
-		x = x<<8 | uint64(c)
 	}
 	return float64(x>>1) < sampleRatio*float64(uint64(1)<<63)
 }
 
-func newTraceID() (id [16]byte) {
+// newTraceID is a random non-zero trace id in hex, and its lower 8 bytes as a big-endian number.
+func newTraceID() (id [32]byte, low uint64) {
 	for {
 		a, b := rand.Uint64(), rand.Uint64()
-		for i := 0; i < 8; i++ {
-			id[i], id[8+i] = byte(a>>(8*i)), byte(b>>(8*i))
-		}
 		if a|b != 0 {
-			return
+			putHex(id[:16], a)
+			putHex(id[16:], b)
+			return id, bits.ReverseBytes64(b)
 		}
 	}
 }
 
-func newSpanID() (id [8]byte) {
-	for {
-		a := rand.Uint64()
-		for i := 0; i < 8; i++ {
-			id[i] = byte(a >> (8 * i))
-		}
-		if a != 0 {
-			return
-		}
+// newSpanID is a random non-zero span id in hex.
+func newSpanID() (id [16]byte) {
+	a := rand.Uint64()
+	for a == 0 {
+		a = rand.Uint64()
+	}
+	putHex(id[:], a)
+	return id
+}
+
+// hexPairs holds the two hex digits of every byte value.
+const hexPairs = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+
+// putHex writes the 8 bytes of x, lowest first, as 16 hex digits.
+func putHex(dst []byte, x uint64) {
+	_ = dst[15]
+	for i := 0; i < 8; i++ {
+		c := int(byte(x >> (8 * i)))
+		dst[2*i], dst[2*i+1] = hexPairs[2*c], hexPairs[2*c+1]
 	}
 }
 
@@ -172,6 +190,7 @@ func flushIfDue(force bool) {
 }
 
 func flushLocked() {
+	reanchor(false)
 	if tracesFile != nil && len(pending) > 0 {
 		tracesFile.Write(pending) // one write per batch: O_APPEND keeps lines of processes apart
 		pending = pending[:0]
@@ -218,15 +237,15 @@ func Exiting() {
 	if !enabled() {
 		return
 	}
-	if g, ok := goroutines.Load(goid()); ok {
+	if g := self(goid()); g != nil {
 		t := now()
-		for s := g.(*gstate).top.Load(); s != nil; s = s.parent {
+		for s := g.top.Load(); s != nil; s = s.parent {
 			s.end = t
 			s.attrs = append(s.attrs, attr{key: "cti.unfinished", isTrue: true})
 			export(s)
 			live.Add(-1)
 		}
-		g.(*gstate).top.Store(nil)
+		g.top.Store(nil)
 	}
 	settle()
 	flushFinal()
@@ -246,58 +265,70 @@ func openExporters() bool {
 	return openOTLP() || tracesFile != nil
 }
 
-func appendSpanJSONL(b []byte, s *Span) []byte {
-	b = appendSpan(b, s, true)
-	return append(b, '\n')
+// siteEnc is what a site's spans have in common, encoded once.
+type siteEnc struct {
+	name  []byte // ,"name":…,"start_time_unix_nano":"
+	attrs []byte // ","attributes":{"code.function.name":…,"cti.lang":"go"
 }
 
-// appendSpan encodes one span in the JSONL shape of docs/telemetry.md.
-func appendSpan(b []byte, s *Span, withResource bool) []byte {
+func (site *Site) encoded() *siteEnc {
+	if e := site.enc.Load(); e != nil {
+		return e
+	}
+	e := &siteEnc{}
+	e.name = append(appendString(append(e.name, `,"name":`...), site.Name), `,"start_time_unix_nano":"`...)
+	b := append(e.attrs, `","attributes":{"code.function.name":`...)
+	b = appendString(b, site.Name)
+	b = append(b, `,"code.file.path":`...)
+	b = appendString(b, site.File)
+	b = append(b, `,"code.line.number":`...)
+	b = strconv.AppendInt(b, int64(site.Line), 10)
+	e.attrs = append(b, `,"cti.lang":"go"`...)
+	site.enc.Store(e)
+	return e
+}
+
+// appendSpanJSONL encodes one span in the JSONL shape of docs/telemetry.md, newline included.
+func appendSpanJSONL(b []byte, s *Span) []byte {
+	enc := s.site.encoded()
 	b = append(b, `{"trace_id":"`...)
-	b = appendHex(b, s.traceID[:])
+	b = append(b, s.traceID[:]...)
 	b = append(b, `","span_id":"`...)
-	b = appendHex(b, s.spanID[:])
-	b = append(b, `","parent_span_id":`...)
+	b = append(b, s.spanID[:]...)
 	if s.hasParent {
-		b = append(b, '"')
-		b = appendHex(b, s.parentID[:])
+		b = append(b, `","parent_span_id":"`...)
+		b = append(b, s.parentID[:]...)
 		b = append(b, '"')
 	} else {
-		b = append(b, "null"...)
+		b = append(b, `","parent_span_id":null`...)
 	}
-	b = append(b, `,"name":`...)
-	b = appendString(b, s.site.Name)
-	b = append(b, `,"start_time_unix_nano":"`...)
-	b = strconv.AppendInt(b, s.start, 10)
-	b = append(b, `","end_time_unix_nano":"`...)
-	b = strconv.AppendInt(b, s.end, 10)
-	b = append(b, `","attributes":{"code.function.name":`...)
-	b = appendString(b, s.site.Name)
-	b = append(b, `,"code.file.path":`...)
-	b = appendString(b, s.site.File)
-	b = append(b, `,"code.line.number":`...)
-	b = strconv.AppendInt(b, int64(s.site.Line), 10)
-	b = append(b, `,"cti.lang":"go"`...)
-	for _, a := range s.attrs {
+	b = append(b, enc.name...)
+	b = appendTimes(b, s.start, s.end, `","end_time_unix_nano":"`)
+	b = append(b, enc.attrs...)
+	for i := range s.attrs {
 		b = append(b, ',')
-		b = appendAttr(b, a)
+		b = appendAttr(b, &s.attrs[i])
 	}
 	if s.goexit {
 		b = append(b, `,"cti.goexit":true`...)
 	}
 	b = append(b, `},"events":[`...)
 	evs := s.events
-	for i, e := range evs {
+	for i := range evs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendEvent(b, e)
+		b = appendEvent(b, &evs[i])
 	}
-	if ex, ok := s.exceptionEvent(); ok {
+	ex, hasEx := s.exceptionEvent()
+	if hasEx {
 		if len(evs) > 0 {
 			b = append(b, ',')
 		}
-		b = appendEvent(b, ex)
+		b = appendEvent(b, &ex)
+	}
+	if s.dropped == 0 && s.status == "" {
+		return append(b, okTail...)
 	}
 	b = append(b, `],"dropped_events_count":`...)
 	b = strconv.AppendInt(b, int64(s.dropped), 10)
@@ -308,12 +339,45 @@ func appendSpan(b []byte, s *Span, withResource bool) []byte {
 		b = appendString(b, s.status)
 		b = append(b, '}')
 	}
-	if withResource {
-		b = append(b, `,"resource":`...)
-		b = append(b, resource...)
-	}
-	return append(b, '}')
+	b = append(b, `,"resource":`...)
+	b = append(b, resource...)
+	return append(b, "}\n"...)
 }
+
+// appendTimes writes start, sep, end (Unix nanoseconds). Both usually have the same 10 leading
+// digits (the same second): they are then written once and copied.
+func appendTimes(b []byte, start, end int64, sep string) []byte {
+	const e9, e18 = 1_000_000_000, 1_000_000_000_000_000_000
+	if start < e18 || end < e18 || start/e9 != end/e9 {
+		b = strconv.AppendInt(b, start, 10)
+		b = append(b, sep...)
+		return strconv.AppendInt(b, end, 10)
+	}
+	n := len(b)
+	b = strconv.AppendInt(b, start, 10)
+	b = append(b, sep...)
+	if len(b)-n != 19+len(sep) { // not 19 digits: written in full
+		return strconv.AppendInt(b, end, 10)
+	}
+	b = append(b, b[n:n+10]...)
+	return append9(b, uint32(end%e9))
+}
+
+// append9 writes x < 1e9 as exactly 9 digits.
+func append9(b []byte, x uint32) []byte {
+	var d [9]byte
+	for i := 7; i >= 1; i -= 2 {
+		q := x % 100
+		x /= 100
+		d[i], d[i+1] = digitPairs[2*q], digitPairs[2*q+1]
+	}
+	d[0] = byte('0' + x)
+	return append(b, d[:]...)
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // exceptionEvent is the span's exception event, made when it is exported.
 func (s *Span) exceptionEvent() (event, bool) {
@@ -327,17 +391,17 @@ func (s *Span) exceptionEvent() (event, bool) {
 	return ex, true
 }
 
-func appendEvent(b []byte, e event) []byte {
+func appendEvent(b []byte, e *event) []byte {
 	b = append(b, `{"name":`...)
 	b = appendString(b, e.name)
 	b = append(b, `,"time_unix_nano":"`...)
 	b = strconv.AppendInt(b, e.time, 10)
 	b = append(b, `","attributes":{`...)
-	for i, a := range e.attrs {
+	for i := range e.attrs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendAttr(b, a)
+		b = appendAttr(b, &e.attrs[i])
 	}
 	if e.isLoop {
 		b = append(b, `,"cti.loop.iterations":`...)
@@ -346,7 +410,7 @@ func appendEvent(b []byte, e event) []byte {
 	return append(b, "}}"...)
 }
 
-func appendAttr(b []byte, a attr) []byte {
+func appendAttr(b []byte, a *attr) []byte {
 	if a.arg { // a Go identifier: nothing to escape
 		b = append(b, `"cti.arg.`...)
 		b = append(b, a.key...)
@@ -361,7 +425,7 @@ func appendAttr(b []byte, a attr) []byte {
 	if a.isTrue {
 		return append(b, "true"...)
 	}
-	return appendString(b, a.str)
+	return appendText(b, a)
 }
 
 // appendString writes s as a JSON string (invalid UTF-8 becomes U+FFFD).
@@ -403,12 +467,4 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-func appendHex(b []byte, id []byte) []byte {
-	const hexDigits = "0123456789abcdef"
-	for _, c := range id {
-		b = append(b, hexDigits[c>>4], hexDigits[c&15])
-	}
-	return b
 }
