@@ -68,3 +68,24 @@ func cpuTime() int64 {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// TestSpawnRace starts goroutines while their spawners' spans end and are reused (go test -race).
+func TestSpawnRace(t *testing.T) {
+	if os.Getenv("CTI_TRACES_FILE") == "" {
+		t.Setenv("CTI_TRACES_FILE", os.DevNull)
+	}
+	if !enabled() {
+		t.Skip("telemetry off")
+	}
+	done := make(chan struct{})
+	for i := 0; i < 200; i++ {
+		go func() {
+			benchLoop(3)
+			done <- struct{}{}
+		}()
+		benchLoop(2)
+	}
+	for i := 0; i < 200; i++ {
+		<-done
+	}
+}

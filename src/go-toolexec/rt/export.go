@@ -1,7 +1,7 @@
 package rt
 
 import (
-	"math/bits"
+	"encoding/binary"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -105,7 +105,7 @@ func newTraceID() (id [32]byte, low uint64) {
 		if a|b != 0 {
 			putHex(id[:16], a)
 			putHex(id[16:], b)
-			return id, bits.ReverseBytes64(b)
+			return id, b
 		}
 	}
 }
@@ -120,23 +120,20 @@ func newSpanID() (id [16]byte) {
 	return id
 }
 
-// hexPairs holds the two hex digits of every byte value.
-const hexPairs = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f" +
-	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" +
-	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f" +
-	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f" +
-	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f" +
-	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf" +
-	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf" +
-	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
-
-// putHex writes the 8 bytes of x, lowest first, as 16 hex digits.
+// putHex writes x as 16 hex digits, most significant first: its nibbles are spread one a byte,
+// then each becomes '0'+n or 'a'+n-10, eight at a time.
 func putHex(dst []byte, x uint64) {
-	_ = dst[15]
-	for i := 0; i < 8; i++ {
-		c := int(byte(x >> (8 * i)))
-		dst[2*i], dst[2*i+1] = hexPairs[2*c], hexPairs[2*c+1]
-	}
+	binary.BigEndian.PutUint64(dst[:8], hexDigits8(uint32(x>>32)))
+	binary.BigEndian.PutUint64(dst[8:16], hexDigits8(uint32(x)))
+}
+
+func hexDigits8(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f // byte k holds nibble k
+	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return x + 0x3030303030303030 + letters*('a'-'0'-10)
 }
 
 // Finished spans wait (encoded) until a flush: when a goroutine's outermost call ends, when
@@ -243,7 +240,6 @@ func Exiting() {
 			s.end = t
 			s.attrs = append(s.attrs, attr{key: "cti.unfinished", isTrue: true})
 			export(s)
-			live.Add(-1)
 		}
 		g.top.Store(nil)
 	}
@@ -344,35 +340,43 @@ func appendSpanJSONL(b []byte, s *Span) []byte {
 	return append(b, "}\n"...)
 }
 
-// appendTimes writes start, sep, end (Unix nanoseconds). Both usually have the same 10 leading
-// digits (the same second): they are then written once and copied.
+// appendTimes writes start, sep, end (Unix nanoseconds). Times from 2001 to 2286 have 19 digits,
+// written without strconv; both usually have the same 10 leading digits (the same second),
+// which are then copied.
 func appendTimes(b []byte, start, end int64, sep string) []byte {
 	const e9, e18 = 1_000_000_000, 1_000_000_000_000_000_000
-	if start < e18 || end < e18 || start/e9 != end/e9 {
+	if start < e18 || end < e18 {
 		b = strconv.AppendInt(b, start, 10)
 		b = append(b, sep...)
 		return strconv.AppendInt(b, end, 10)
 	}
 	n := len(b)
-	b = strconv.AppendInt(b, start, 10)
+	b = append(b, "0000000000000000000"...)
 	b = append(b, sep...)
-	if len(b)-n != 19+len(sep) { // not 19 digits: written in full
-		return strconv.AppendInt(b, end, 10)
+	b = append(b, "0000000000000000000"...)
+	d, m := b[n:n+19], b[len(b)-19:]
+	d[0] = byte('0' + start/e18)
+	put9(d[1:10], uint32(start/e9%e9))
+	put9(d[10:], uint32(start%e9))
+	if start/e9 == end/e9 {
+		copy(m, d[:10])
+	} else {
+		m[0] = byte('0' + end/e18)
+		put9(m[1:10], uint32(end/e9%e9))
 	}
-	b = append(b, b[n:n+10]...)
-	return append9(b, uint32(end%e9))
+	put9(m[10:], uint32(end%e9))
+	return b
 }
 
-// append9 writes x < 1e9 as exactly 9 digits.
-func append9(b []byte, x uint32) []byte {
-	var d [9]byte
+// put9 writes x < 1e9 as exactly 9 digits.
+func put9(d []byte, x uint32) {
+	_ = d[8]
 	for i := 7; i >= 1; i -= 2 {
 		q := x % 100
 		x /= 100
 		d[i], d[i+1] = digitPairs[2*q], digitPairs[2*q+1]
 	}
 	d[0] = byte('0' + x)
-	return append(b, d[:]...)
 }
 
 const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
@@ -415,8 +419,10 @@ func appendAttr(b []byte, a *attr) []byte {
 		b = append(b, `"cti.arg.`...)
 		b = append(b, a.key...)
 		b = append(b, '"')
-	} else {
-		b = appendString(b, a.key)
+	} else { // the runtime's own keys: nothing to escape either
+		b = append(b, '"')
+		b = append(b, a.key...)
+		b = append(b, '"')
 	}
 	b = append(b, ':')
 	if a.isNum {
@@ -467,4 +473,29 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// appendInt is strconv.AppendInt(b, v, 10), two digits at a time.
+func appendInt(b []byte, v int64) []byte {
+	u := uint64(v)
+	if v < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	var d [20]byte
+	i := len(d)
+	for u >= 100 {
+		q := u % 100
+		u /= 100
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*q], digitPairs[2*q+1]
+	}
+	if u >= 10 {
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+	} else {
+		i--
+		d[i] = byte('0' + u)
+	}
+	return append(b, d[i:]...)
 }

@@ -370,8 +370,10 @@ func appendKV(b []byte, a attr) []byte {
 		b = append(b, `"cti.arg.`...)
 		b = append(b, a.key...)
 		b = append(b, '"')
-	} else {
-		b = appendString(b, a.key)
+	} else { // the runtime's own keys: nothing to escape either
+		b = append(b, '"')
+		b = append(b, a.key...)
+		b = append(b, '"')
 	}
 	switch {
 	case a.isNum:

@@ -243,7 +243,7 @@ func appendText(b []byte, a *attr) []byte {
 	switch {
 	case a.intText:
 		b = append(b, '"')
-		b = strconv.AppendInt(b, int64(a.num), 10)
+		b = appendInt(b, int64(a.num))
 		return append(b, '"')
 	case a.quoted:
 		// Only the start can show: the first valueLimit runes of the string give at least as

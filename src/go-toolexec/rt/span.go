@@ -77,6 +77,7 @@ type gstate struct {
 	// readers counts the goroutines reading top's span (spawner): a span that ends meanwhile
 	// is left to the garbage collector instead of being reused.
 	readers atomic.Int32
+	spare   *Span // a span to reuse, kept by release (used by this goroutine only)
 	// panicked holds spans that ended by a panic on this goroutine whose value is not known
 	// yet: a recover() in instrumented code tells it (Recovered), else they go out as they are.
 	panicked []*Span
@@ -103,19 +104,30 @@ func self(id uint64) *gstate {
 }
 
 func forget(g *gstate) {
+	if g.spare != nil {
+		spanPool.Put(g.spare)
+		g.spare = nil
+	}
 	goroutines.Delete(g.id)
 	gcache[g.id%uint64(len(gcache))].CompareAndSwap(g, nil)
 }
 
-// live counts the calls running on all goroutines, for settle.
-var live atomic.Int64
+// running tells whether a call runs on some goroutine (for settle: their top span is set).
+func running() bool {
+	found := false
+	goroutines.Range(func(_, v any) bool {
+		found = v.(*gstate).top.Load() != nil
+		return !found
+	})
+	return found
+}
 
 // settle gives other goroutines up to 10 ms to finish the calls they are ending, before the
 // process exits (main.main returns, os.Exit, log.Fatal): a goroutine that signalled its caller
 // from a deferred call (wg.Done) still has its own span to end after that.
 func settle() {
 	deadline := now() + int64(10*time.Millisecond)
-	for live.Load() > 0 && now() < deadline {
+	for running() && now() < deadline {
 		runtime.Gosched()
 	}
 }
@@ -133,7 +145,12 @@ func Enter(site *Site) *Span {
 		gcache[id%uint64(len(gcache))].Store(g)
 	}
 	parent := g.top.Load()
-	s := spanPool.Get().(*Span)
+	s := g.spare
+	if s != nil {
+		g.spare = nil
+	} else {
+		s = spanPool.Get().(*Span)
+	}
 	s.site, s.g, s.parent = site, g, parent
 	s.attrs = s.attrBuf[:0]
 	if parent != nil {
@@ -149,7 +166,6 @@ func Enter(site *Site) *Span {
 	s.spanID = newSpanID()
 	s.start = now()
 	g.top.Store(s)
-	live.Add(1)
 	return s
 }
 
@@ -157,9 +173,15 @@ func Enter(site *Site) *Span {
 // goroutine), except a goroutine that is starting and reads it as its spawner's (gstate.readers).
 var spanPool = sync.Pool{New: func() any { return new(Span) }}
 
+// release makes an exported span reusable: the next call on its goroutine takes it (spare).
 func release(s *Span) {
+	g := s.g
 	*s = Span{}
-	spanPool.Put(s)
+	if g.spare == nil {
+		g.spare = s
+	} else {
+		spanPool.Put(s)
+	}
 }
 
 // spawner gives the trace and span ids of the span running in the goroutine that started the
@@ -352,7 +374,6 @@ func (s *Span) End(returned bool) {
 	if s.end < s.start { // the anchor moved back with the wall clock meanwhile
 		s.end = s.start
 	}
-	live.Add(-1)
 	g := s.g
 	parent, main, panicking := s.parent, s.site.Main, s.panicking
 	g.top.Store(parent)
