@@ -110,13 +110,19 @@ func newTraceID() (id [32]byte, low uint64) {
 	}
 }
 
-// newSpanID is a random non-zero span id in hex.
-func newSpanID() (id [16]byte) {
-	a := rand.Uint64()
-	for a == 0 {
-		a = rand.Uint64()
+// newSpanID is a random non-zero span id in hex. Each goroutine draws from its own generator,
+// seeded from math/rand when its state is made: SplitMix64 (a counter with a large odd step,
+// its bits mixed by two multiplications), so no lock, no shared state, no repeat within it.
+func (g *gstate) newSpanID() (id [16]byte) {
+	var z uint64
+	for z == 0 {
+		g.rng += 0x9e3779b97f4a7c15
+		z = g.rng
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
 	}
-	putHex(id[:], a)
+	putHex(id[:], z)
 	return id
 }
 
@@ -371,12 +377,20 @@ func appendTimes(b []byte, start, end int64, sep string) []byte {
 // put9 writes x < 1e9 as exactly 9 digits.
 func put9(d []byte, x uint32) {
 	_ = d[8]
-	for i := 7; i >= 1; i -= 2 {
-		q := x % 100
-		x /= 100
-		d[i], d[i+1] = digitPairs[2*q], digitPairs[2*q+1]
-	}
-	d[0] = byte('0' + x)
+	d[0] = byte('0' + x/1e8)
+	put8(d[1:], x%1e8)
+}
+
+// put8 writes x < 1e8 as exactly 8 digits; its four pairs are independent of each other (a
+// chain of divisions by 100 would wait for each one).
+func put8(d []byte, x uint32) {
+	_ = d[7]
+	hi, lo := x/10000, x%10000
+	a, b, c, e := hi/100, hi%100, lo/100, lo%100
+	d[0], d[1] = digitPairs[2*a], digitPairs[2*a+1]
+	d[2], d[3] = digitPairs[2*b], digitPairs[2*b+1]
+	d[4], d[5] = digitPairs[2*c], digitPairs[2*c+1]
+	d[6], d[7] = digitPairs[2*e], digitPairs[2*e+1]
 }
 
 const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
@@ -475,27 +489,33 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendInt is strconv.AppendInt(b, v, 10), two digits at a time.
+// appendInt is strconv.AppendInt(b, v, 10), eight digits at a time (put8).
 func appendInt(b []byte, v int64) []byte {
 	u := uint64(v)
 	if v < 0 {
 		b = append(b, '-')
 		u = -u
 	}
-	var d [20]byte
+	var d [24]byte
 	i := len(d)
-	for u >= 100 {
-		q := u % 100
-		u /= 100
+	for u >= 1e8 {
+		i -= 8
+		put8(d[i:], uint32(u%1e8))
+		u /= 1e8
+	}
+	x := uint32(u)
+	for x >= 100 {
+		q := x % 100
+		x /= 100
 		i -= 2
 		d[i], d[i+1] = digitPairs[2*q], digitPairs[2*q+1]
 	}
-	if u >= 10 {
+	if x >= 10 {
 		i -= 2
-		d[i], d[i+1] = digitPairs[2*u], digitPairs[2*u+1]
+		d[i], d[i+1] = digitPairs[2*x], digitPairs[2*x+1]
 	} else {
 		i--
-		d[i] = byte('0' + u)
+		d[i] = byte('0' + x)
 	}
 	return append(b, d[i:]...)
 }

@@ -214,28 +214,37 @@ func errorText(err error) (msg string) {
 	return err.Error()
 }
 
-// valueAttr is the attribute of a captured value. Values that cannot change (numbers, strings,
+// addValue adds the attribute of a captured value. Values that cannot change (numbers, strings,
 // booleans, nil) keep their preview for encoding, so capture costs neither text nor allocation;
 // others are previewed now, since the program may change them later.
-func valueAttr(key string, arg bool, v any) attr {
+func (s *Span) addValue(key string, arg bool, v any) {
+	n := len(s.attrs)
+	if n < cap(s.attrs) {
+		s.attrs = s.attrs[:n+1]
+		s.attrs[n] = attr{key: key, arg: arg}
+	} else {
+		s.attrs = append(s.attrs, attr{key: key, arg: arg})
+	}
+	a := &s.attrs[n]
 	switch x := v.(type) {
 	case int:
-		return attr{key: key, arg: arg, num: x, intText: true}
+		a.num, a.intText = x, true
 	case int64:
-		return attr{key: key, arg: arg, num: int(x), intText: true}
+		a.num, a.intText = int(x), true
 	case int32:
-		return attr{key: key, arg: arg, num: int(x), intText: true}
+		a.num, a.intText = int(x), true
 	case string:
-		return attr{key: key, arg: arg, str: x, quoted: true}
+		a.str, a.quoted = x, true
 	case bool:
+		a.str = "false"
 		if x {
-			return attr{key: key, arg: arg, str: "true"}
+			a.str = "true"
 		}
-		return attr{key: key, arg: arg, str: "false"}
 	case nil:
-		return attr{key: key, arg: arg, str: "nil"}
+		a.str = "nil"
+	default:
+		a.str = preview(v)
 	}
-	return attr{key: key, arg: arg, str: preview(v)}
 }
 
 // appendText writes the JSON string of a text attribute.

@@ -4,6 +4,7 @@
 package rt
 
 import (
+	"math/rand"
 	"runtime"
 	"strings"
 	"sync"
@@ -77,7 +78,8 @@ type gstate struct {
 	// readers counts the goroutines reading top's span (spawner): a span that ends meanwhile
 	// is left to the garbage collector instead of being reused.
 	readers atomic.Int32
-	spare   *Span // a span to reuse, kept by release (used by this goroutine only)
+	spare   *Span  // a span to reuse, kept by release (used by this goroutine only)
+	rng     uint64 // the state of this goroutine's span id generator (newSpanID)
 	// panicked holds spans that ended by a panic on this goroutine whose value is not known
 	// yet: a recover() in instrumented code tells it (Recovered), else they go out as they are.
 	panicked []*Span
@@ -140,7 +142,7 @@ func Enter(site *Site) *Span {
 	id := goid()
 	g := self(id)
 	if g == nil {
-		g = &gstate{id: id}
+		g = &gstate{id: id, rng: rand.Uint64()}
 		goroutines.Store(id, g)
 		gcache[id%uint64(len(gcache))].Store(g)
 	}
@@ -163,7 +165,7 @@ func Enter(site *Site) *Span {
 		s.traceID, x = newTraceID()
 		s.rec = sampleRoot(x)
 	}
-	s.spanID = newSpanID()
+	s.spanID = g.newSpanID()
 	s.start = now()
 	g.top.Store(s)
 	return s
@@ -261,7 +263,7 @@ func (s *Span) Arg(name string, v any) {
 	if s == nil || !s.rec {
 		return
 	}
-	s.attrs = append(s.attrs, valueAttr(name, true, v))
+	s.addValue(name, true, v)
 }
 
 // ArgRedacted records a parameter whose name looks secret; its value is never read.
@@ -321,7 +323,7 @@ func (s *Span) Return(vs ...any) {
 		return
 	}
 	if len(vs) == 1 {
-		s.attrs = append(s.attrs, valueAttr("cti.return", false, vs[0]))
+		s.addValue("cti.return", false, vs[0])
 		return
 	}
 	parts := make([]string, len(vs))

@@ -7,7 +7,7 @@ import (
 )
 
 func TestAppendTimes(t *testing.T) {
-	cases := [][2]int64{{1795721358894943717, 1795721358894944118}, {1795721358999999999, 1795721359000000001}, {999999999999999999, 1000000000000000001}, {0, 5}, {1000000000000000000, 9223372036854775807}, {1795721358000000000, 1795721358000000000}}
+	cases := [][2]int64{{1795721358894943717, 1795721358894944118}, {1795721358999999999, 1795721359000000001}, {999999999999999999, 1000000000000000001}, {0, 5}, {1000000000000000000, 9223372036854775807}, {1795721358000000000, 1795721358000000000}, {1795721358099999999, 1795721358100000000}, {9223372036854775807, 9223372036854775807}}
 	for _, c := range cases {
 		got := string(appendTimes([]byte("x"), c[0], c[1], "|"))
 		want := "x" + strconv.FormatInt(c[0], 10) + "|" + strconv.FormatInt(c[1], 10)
@@ -22,16 +22,18 @@ func TestAppendTextQuoted(t *testing.T) {
 	for _, limit := range []int{1, 2, 5, 120} {
 		valueLimit = limit
 		for _, s := range []string{"", "a", "héllo\\n\"x\"", "\xff\xfe abc", string(make([]byte, 600)), "日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語日本語"} {
-			a := valueAttr("k", true, s)
-			got := string(appendText(nil, &a))
+			var sp Span
+			sp.addValue("k", true, s)
+			got := string(appendText(nil, &sp.attrs[0]))
 			want := string(appendString(nil, preview(s)))
 			if got != want {
 				t.Errorf("limit %d %q: %s, want %s", limit, s, got, want)
 			}
 		}
 		for _, n := range []int{0, -1, 7, 1 << 40, -1 << 62} {
-			a := valueAttr("k", true, n)
-			if got, want := string(appendText(nil, &a)), string(appendString(nil, preview(n))); got != want {
+			var sp Span
+			sp.addValue("k", true, n)
+			if got, want := string(appendText(nil, &sp.attrs[0])), string(appendString(nil, preview(n))); got != want {
 				t.Errorf("%d: %s, want %s", n, got, want)
 			}
 		}
@@ -46,7 +48,7 @@ func TestHexAndInt(t *testing.T) {
 			t.Errorf("putHex(%#x) = %s, want %s", x, got, want)
 		}
 	}
-	for _, v := range []int64{0, 5, 9, 10, 99, 100, 101, 12345, -1, -99, -100, 1 << 62, -1 << 63, 1<<63 - 1} {
+	for _, v := range []int64{0, 5, 9, 10, 99, 100, 101, 12345, 99999999, 100000000, 100000001, 1234567890123, 10000000000000000, -1, -99, -100, 1 << 62, -1 << 63, 1<<63 - 1} {
 		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
 			t.Errorf("appendInt(%d) = %s, want %s", v, got, want)
 		}
