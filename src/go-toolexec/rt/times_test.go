@@ -1,6 +1,7 @@
 package rt
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"testing"
@@ -51,6 +52,45 @@ func TestHexAndInt(t *testing.T) {
 	for _, v := range []int64{0, 5, 9, 10, 99, 100, 101, 12345, 99999999, 100000000, 100000001, 1234567890123, 10000000000000000, -1, -99, -100, 1 << 62, -1 << 63, 1<<63 - 1} {
 		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.FormatInt(v, 10); got != want {
 			t.Errorf("appendInt(%d) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+func TestSpanLine(t *testing.T) {
+	enabled()
+	var trace [32]byte
+	var span, parent [16]byte
+	copy(trace[:], "0123456789abcdef0123456789abcdef")
+	copy(span[:], "fedcba9876543210")
+	copy(parent[:], "00112233445566ff")
+	for _, c := range []struct {
+		hasParent  bool
+		start, end int64
+	}{{true, 1795721358894943717, 1795721358894944118}, {false, 1795721358999999999, 1795721359000000001}, {true, 5, 7}, {false, 999999999999999999, 1000000000000000000}} {
+		s := &Span{site: &benchSites[0], traceID: trace, spanID: span, parentID: parent, hasParent: c.hasParent, start: c.start, end: c.end}
+		s.attrs = s.attrBuf[:0]
+		s.addValue("a", true, 42)
+		line := appendSpanJSONL([]byte("x"), s)
+		if line[0] != 'x' || line[len(line)-1] != '\n' {
+			t.Fatalf("bad framing: %q", line)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(line[1:], &got); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		want := map[string]any{"trace_id": string(trace[:]), "span_id": string(span[:]), "parent_span_id": nil, "name": "main.leaf",
+			"start_time_unix_nano": strconv.FormatInt(c.start, 10), "end_time_unix_nano": strconv.FormatInt(c.end, 10)}
+		if c.hasParent {
+			want["parent_span_id"] = string(parent[:])
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s = %v, want %v in %s", k, got[k], v, line)
+			}
+		}
+		attrs := got["attributes"].(map[string]any)
+		if attrs["cti.arg.a"] != "42" || attrs["code.line.number"] != 13.0 || attrs["cti.lang"] != "go" {
+			t.Errorf("attributes %v", attrs)
 		}
 	}
 }
