@@ -1,6 +1,7 @@
 package rt
 
 import (
+	"encoding/binary"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ var (
 	sampler      = "parentbased_always_on"
 	sampleRatio  = 1.0
 	resource     []byte // the encoded "resource" object
+	okTail       []byte // the end of a JSONL line without dropped events and with status OK
 	resourceList [][2]string
 )
 
@@ -69,6 +71,8 @@ func configure() {
 	}
 	resource = append(b, '}')
 	resourceList = res
+	okTail = append(append([]byte(`],"dropped_events_count":0,"status":{"code":"OK"},"resource":`), resource...), "}\n"...)
+	reanchor(true)
 	on = openExporters()
 	if on {
 		findGoidOffset()
@@ -85,40 +89,57 @@ func setKV(list [][2]string, k, v string) [][2]string {
 	return append(list, [2]string{k, v})
 }
 
-func sampleRoot(id [16]byte) bool {
+// sampleRoot decides for a new trace; x is the lower 8 bytes of its id read as a big-endian
+// number (uniform), as OpenTelemetry's ratio sampler does.
+func sampleRoot(x uint64) bool {
 	if sampler != "traceidratio" && sampler != "parentbased_traceidratio" {
 		return true
-	}
-	// The lower 8 bytes of the trace id as a uniform number, as OpenTelemetry's ratio sampler does.
-	var x uint64
-	for _, c := range id[8:] {
-		x = x<<8 | uint64(c)
 	}
 	return float64(x>>1) < sampleRatio*float64(uint64(1)<<63)
 }
 
-func newTraceID() (id [16]byte) {
+// newTraceID is a random non-zero trace id in hex, and its lower 8 bytes as a big-endian number.
+func newTraceID() (id [32]byte, low uint64) {
 	for {
 		a, b := rand.Uint64(), rand.Uint64()
-		for i := 0; i < 8; i++ {
-			id[i], id[8+i] = byte(a>>(8*i)), byte(b>>(8*i))
-		}
 		if a|b != 0 {
-			return
+			putHex(id[:16], a)
+			putHex(id[16:], b)
+			return id, b
 		}
 	}
 }
 
-func newSpanID() (id [8]byte) {
-	for {
-		a := rand.Uint64()
-		for i := 0; i < 8; i++ {
-			id[i] = byte(a >> (8 * i))
-		}
-		if a != 0 {
-			return
-		}
+// newSpanID is a random non-zero span id in hex. Each goroutine draws from its own generator,
+// seeded from math/rand when its state is made: SplitMix64 (a counter with a large odd step,
+// its bits mixed by two multiplications), so no lock, no shared state, no repeat within it.
+func (g *gstate) newSpanID() (id [16]byte) {
+	var z uint64
+	for z == 0 {
+		g.rng += 0x9e3779b97f4a7c15
+		z = g.rng
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
 	}
+	putHex(id[:], z)
+	return id
+}
+
+// putHex writes x as 16 hex digits, most significant first: its nibbles are spread one a byte,
+// then each becomes '0'+n or 'a'+n-10, eight at a time.
+func putHex(dst []byte, x uint64) {
+	binary.BigEndian.PutUint64(dst[:8], hexDigits8(uint32(x>>32)))
+	binary.BigEndian.PutUint64(dst[8:16], hexDigits8(uint32(x)))
+}
+
+func hexDigits8(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f // byte k holds nibble k
+	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return x + 0x3030303030303030 + letters*('a'-'0'-10)
 }
 
 // Finished spans wait (encoded) until a flush: when a goroutine's outermost call ends, when
@@ -172,6 +193,7 @@ func flushIfDue(force bool) {
 }
 
 func flushLocked() {
+	reanchor(false)
 	if tracesFile != nil && len(pending) > 0 {
 		tracesFile.Write(pending) // one write per batch: O_APPEND keeps lines of processes apart
 		pending = pending[:0]
@@ -218,15 +240,14 @@ func Exiting() {
 	if !enabled() {
 		return
 	}
-	if g, ok := goroutines.Load(goid()); ok {
+	if g := self(goid()); g != nil {
 		t := now()
-		for s := g.(*gstate).top.Load(); s != nil; s = s.parent {
+		for s := g.top.Load(); s != nil; s = s.parent {
 			s.end = t
 			s.attrs = append(s.attrs, attr{key: "cti.unfinished", isTrue: true})
 			export(s)
-			live.Add(-1)
 		}
-		g.(*gstate).top.Store(nil)
+		g.top.Store(nil)
 	}
 	settle()
 	flushFinal()
@@ -246,58 +267,70 @@ func openExporters() bool {
 	return openOTLP() || tracesFile != nil
 }
 
-func appendSpanJSONL(b []byte, s *Span) []byte {
-	b = appendSpan(b, s, true)
-	return append(b, '\n')
+// siteEnc is what a site's spans have in common, encoded once.
+type siteEnc struct {
+	name  []byte // ,"name":…,"start_time_unix_nano":"
+	attrs []byte // ","attributes":{"code.function.name":…,"cti.lang":"go"
 }
 
-// appendSpan encodes one span in the JSONL shape of docs/telemetry.md.
-func appendSpan(b []byte, s *Span, withResource bool) []byte {
+func (site *Site) encoded() *siteEnc {
+	if e := site.enc.Load(); e != nil {
+		return e
+	}
+	e := &siteEnc{}
+	e.name = append(appendString(append(e.name, `,"name":`...), site.Name), `,"start_time_unix_nano":"`...)
+	b := append(e.attrs, `","attributes":{"code.function.name":`...)
+	b = appendString(b, site.Name)
+	b = append(b, `,"code.file.path":`...)
+	b = appendString(b, site.File)
+	b = append(b, `,"code.line.number":`...)
+	b = strconv.AppendInt(b, int64(site.Line), 10)
+	e.attrs = append(b, `,"cti.lang":"go"`...)
+	site.enc.Store(e)
+	return e
+}
+
+// appendSpanJSONL encodes one span in the JSONL shape of docs/telemetry.md, newline included.
+func appendSpanJSONL(b []byte, s *Span) []byte {
+	enc := s.site.encoded()
 	b = append(b, `{"trace_id":"`...)
-	b = appendHex(b, s.traceID[:])
+	b = append(b, s.traceID[:]...)
 	b = append(b, `","span_id":"`...)
-	b = appendHex(b, s.spanID[:])
-	b = append(b, `","parent_span_id":`...)
+	b = append(b, s.spanID[:]...)
 	if s.hasParent {
-		b = append(b, '"')
-		b = appendHex(b, s.parentID[:])
+		b = append(b, `","parent_span_id":"`...)
+		b = append(b, s.parentID[:]...)
 		b = append(b, '"')
 	} else {
-		b = append(b, "null"...)
+		b = append(b, `","parent_span_id":null`...)
 	}
-	b = append(b, `,"name":`...)
-	b = appendString(b, s.site.Name)
-	b = append(b, `,"start_time_unix_nano":"`...)
-	b = strconv.AppendInt(b, s.start, 10)
-	b = append(b, `","end_time_unix_nano":"`...)
-	b = strconv.AppendInt(b, s.end, 10)
-	b = append(b, `","attributes":{"code.function.name":`...)
-	b = appendString(b, s.site.Name)
-	b = append(b, `,"code.file.path":`...)
-	b = appendString(b, s.site.File)
-	b = append(b, `,"code.line.number":`...)
-	b = strconv.AppendInt(b, int64(s.site.Line), 10)
-	b = append(b, `,"cti.lang":"go"`...)
-	for _, a := range s.attrs {
+	b = append(b, enc.name...)
+	b = appendTimes(b, s.start, s.end, `","end_time_unix_nano":"`)
+	b = append(b, enc.attrs...)
+	for i := range s.attrs {
 		b = append(b, ',')
-		b = appendAttr(b, a)
+		b = appendAttr(b, &s.attrs[i])
 	}
 	if s.goexit {
 		b = append(b, `,"cti.goexit":true`...)
 	}
 	b = append(b, `},"events":[`...)
 	evs := s.events
-	for i, e := range evs {
+	for i := range evs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendEvent(b, e)
+		b = appendEvent(b, &evs[i])
 	}
-	if ex, ok := s.exceptionEvent(); ok {
+	ex, hasEx := s.exceptionEvent()
+	if hasEx {
 		if len(evs) > 0 {
 			b = append(b, ',')
 		}
-		b = appendEvent(b, ex)
+		b = appendEvent(b, &ex)
+	}
+	if s.dropped == 0 && s.status == "" {
+		return append(b, okTail...)
 	}
 	b = append(b, `],"dropped_events_count":`...)
 	b = strconv.AppendInt(b, int64(s.dropped), 10)
@@ -308,12 +341,61 @@ func appendSpan(b []byte, s *Span, withResource bool) []byte {
 		b = appendString(b, s.status)
 		b = append(b, '}')
 	}
-	if withResource {
-		b = append(b, `,"resource":`...)
-		b = append(b, resource...)
-	}
-	return append(b, '}')
+	b = append(b, `,"resource":`...)
+	b = append(b, resource...)
+	return append(b, "}\n"...)
 }
+
+// appendTimes writes start, sep, end (Unix nanoseconds). Times from 2001 to 2286 have 19 digits,
+// written without strconv; both usually have the same 10 leading digits (the same second),
+// which are then copied.
+func appendTimes(b []byte, start, end int64, sep string) []byte {
+	const e9, e18 = 1_000_000_000, 1_000_000_000_000_000_000
+	if start < e18 || end < e18 {
+		b = strconv.AppendInt(b, start, 10)
+		b = append(b, sep...)
+		return strconv.AppendInt(b, end, 10)
+	}
+	n := len(b)
+	b = append(b, "0000000000000000000"...)
+	b = append(b, sep...)
+	b = append(b, "0000000000000000000"...)
+	d, m := b[n:n+19], b[len(b)-19:]
+	d[0] = byte('0' + start/e18)
+	put9(d[1:10], uint32(start/e9%e9))
+	put9(d[10:], uint32(start%e9))
+	if start/e9 == end/e9 {
+		copy(m, d[:10])
+	} else {
+		m[0] = byte('0' + end/e18)
+		put9(m[1:10], uint32(end/e9%e9))
+	}
+	put9(m[10:], uint32(end%e9))
+	return b
+}
+
+// put9 writes x < 1e9 as exactly 9 digits.
+func put9(d []byte, x uint32) {
+	_ = d[8]
+	d[0] = byte('0' + x/1e8)
+	put8(d[1:], x%1e8)
+}
+
+// put8 writes x < 1e8 as exactly 8 digits; its four pairs are independent of each other (a
+// chain of divisions by 100 would wait for each one).
+func put8(d []byte, x uint32) {
+	_ = d[7]
+	hi, lo := x/10000, x%10000
+	a, b, c, e := hi/100, hi%100, lo/100, lo%100
+	d[0], d[1] = digitPairs[2*a], digitPairs[2*a+1]
+	d[2], d[3] = digitPairs[2*b], digitPairs[2*b+1]
+	d[4], d[5] = digitPairs[2*c], digitPairs[2*c+1]
+	d[6], d[7] = digitPairs[2*e], digitPairs[2*e+1]
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // exceptionEvent is the span's exception event, made when it is exported.
 func (s *Span) exceptionEvent() (event, bool) {
@@ -327,17 +409,17 @@ func (s *Span) exceptionEvent() (event, bool) {
 	return ex, true
 }
 
-func appendEvent(b []byte, e event) []byte {
+func appendEvent(b []byte, e *event) []byte {
 	b = append(b, `{"name":`...)
 	b = appendString(b, e.name)
 	b = append(b, `,"time_unix_nano":"`...)
 	b = strconv.AppendInt(b, e.time, 10)
 	b = append(b, `","attributes":{`...)
-	for i, a := range e.attrs {
+	for i := range e.attrs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendAttr(b, a)
+		b = appendAttr(b, &e.attrs[i])
 	}
 	if e.isLoop {
 		b = append(b, `,"cti.loop.iterations":`...)
@@ -346,13 +428,15 @@ func appendEvent(b []byte, e event) []byte {
 	return append(b, "}}"...)
 }
 
-func appendAttr(b []byte, a attr) []byte {
+func appendAttr(b []byte, a *attr) []byte {
 	if a.arg { // a Go identifier: nothing to escape
 		b = append(b, `"cti.arg.`...)
 		b = append(b, a.key...)
 		b = append(b, '"')
-	} else {
-		b = appendString(b, a.key)
+	} else { // the runtime's own keys: nothing to escape either
+		b = append(b, '"')
+		b = append(b, a.key...)
+		b = append(b, '"')
 	}
 	b = append(b, ':')
 	if a.isNum {
@@ -361,7 +445,7 @@ func appendAttr(b []byte, a attr) []byte {
 	if a.isTrue {
 		return append(b, "true"...)
 	}
-	return appendString(b, a.str)
+	return appendText(b, a)
 }
 
 // appendString writes s as a JSON string (invalid UTF-8 becomes U+FFFD).
@@ -405,10 +489,33 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func appendHex(b []byte, id []byte) []byte {
-	const hexDigits = "0123456789abcdef"
-	for _, c := range id {
-		b = append(b, hexDigits[c>>4], hexDigits[c&15])
+// appendInt is strconv.AppendInt(b, v, 10), eight digits at a time (put8).
+func appendInt(b []byte, v int64) []byte {
+	u := uint64(v)
+	if v < 0 {
+		b = append(b, '-')
+		u = -u
 	}
-	return b
+	var d [24]byte
+	i := len(d)
+	for u >= 1e8 {
+		i -= 8
+		put8(d[i:], uint32(u%1e8))
+		u /= 1e8
+	}
+	x := uint32(u)
+	for x >= 100 {
+		q := x % 100
+		x /= 100
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*q], digitPairs[2*q+1]
+	}
+	if x >= 10 {
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*x], digitPairs[2*x+1]
+	} else {
+		i--
+		d[i] = byte('0' + x)
+	}
+	return append(b, d[i:]...)
 }

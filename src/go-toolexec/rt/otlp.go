@@ -292,19 +292,17 @@ func writeAll(fd int, b []byte) error {
 // appendSpanOTLP encodes one span as an OTLP/JSON Span (ids in hex, times as strings).
 func appendSpanOTLP(b []byte, s *Span) []byte {
 	b = append(b, `{"traceId":"`...)
-	b = appendHex(b, s.traceID[:])
+	b = append(b, s.traceID[:]...)
 	b = append(b, `","spanId":"`...)
-	b = appendHex(b, s.spanID[:])
+	b = append(b, s.spanID[:]...)
 	if s.hasParent {
 		b = append(b, `","parentSpanId":"`...)
-		b = appendHex(b, s.parentID[:])
+		b = append(b, s.parentID[:]...)
 	}
 	b = append(b, `","name":`...)
 	b = appendString(b, s.site.Name)
 	b = append(b, `,"kind":1,"startTimeUnixNano":"`...)
-	b = strconv.AppendInt(b, s.start, 10)
-	b = append(b, `","endTimeUnixNano":"`...)
-	b = strconv.AppendInt(b, s.end, 10)
+	b = appendTimes(b, s.start, s.end, `","endTimeUnixNano":"`)
 	b = append(b, `","attributes":[`...)
 	b = appendKV(b, attr{key: "code.function.name", str: s.site.Name})
 	b = append(b, ',')
@@ -372,8 +370,10 @@ func appendKV(b []byte, a attr) []byte {
 		b = append(b, `"cti.arg.`...)
 		b = append(b, a.key...)
 		b = append(b, '"')
-	} else {
-		b = appendString(b, a.key)
+	} else { // the runtime's own keys: nothing to escape either
+		b = append(b, '"')
+		b = append(b, a.key...)
+		b = append(b, '"')
 	}
 	switch {
 	case a.isNum:
@@ -384,6 +384,6 @@ func appendKV(b []byte, a attr) []byte {
 		return append(b, `,"value":{"boolValue":true}}`...)
 	}
 	b = append(b, `,"value":{"stringValue":`...)
-	b = appendString(b, a.str)
+	b = appendText(b, &a)
 	return append(b, "}}"...)
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // preview is the one-line, bounded text of a value (docs/telemetry.md, "Value previews").
@@ -211,4 +212,81 @@ func errorText(err error) (msg string) {
 		}
 	}()
 	return err.Error()
+}
+
+// addValue adds the attribute of a captured value. Values that cannot change (numbers, strings,
+// booleans, nil) keep their preview for encoding, so capture costs neither text nor allocation;
+// others are previewed now, since the program may change them later.
+func (s *Span) addValue(key string, arg bool, v any) {
+	n := len(s.attrs)
+	if n < cap(s.attrs) {
+		s.attrs = s.attrs[:n+1]
+		s.attrs[n] = attr{key: key, arg: arg}
+	} else {
+		s.attrs = append(s.attrs, attr{key: key, arg: arg})
+	}
+	a := &s.attrs[n]
+	switch x := v.(type) {
+	case int:
+		a.num, a.intText = x, true
+	case int64:
+		a.num, a.intText = int(x), true
+	case int32:
+		a.num, a.intText = int(x), true
+	case string:
+		a.str, a.quoted = x, true
+	case bool:
+		a.str = "false"
+		if x {
+			a.str = "true"
+		}
+	case nil:
+		a.str = "nil"
+	default:
+		a.str = preview(v)
+	}
+}
+
+// appendText writes the JSON string of a text attribute.
+func appendText(b []byte, a *attr) []byte {
+	switch {
+	case a.intText:
+		b = append(b, '"')
+		b = appendInt(b, int64(a.num))
+		return append(b, '"')
+	case a.quoted:
+		// Only the start can show: the first valueLimit runes of the string give at least as
+		// many quoted ones, so the quoted text is cut after them (a cut rune is past the limit).
+		s := a.str
+		if max := 4*valueLimit + 8; len(s) > max {
+			s = s[:max]
+		}
+		var tmp [256]byte
+		q := strconv.AppendQuote(tmp[:0], s)
+		if len(s) < len(a.str) || utf8.RuneCount(q) > valueLimit {
+			q = truncateBytes(q, valueLimit)
+		}
+		return appendString(b, unsafeString(q))
+	}
+	return appendString(b, a.str)
+}
+
+// truncateBytes keeps limit-1 runes of q and adds "…" (q has more than limit runes).
+func truncateBytes(q []byte, limit int) []byte {
+	n := 0
+	for i := range unsafeString(q) {
+		if n == limit-1 {
+			return append(q[:i], "…"...)
+		}
+		n++
+	}
+	return q
+}
+
+// unsafeString views b as a string for reading now (b is not changed while it is used).
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

@@ -4,6 +4,7 @@
 package rt
 
 import (
+	"math/rand"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,6 +19,8 @@ type Site struct {
 	Line int
 	// Main marks main.main: when it ends the process is about to exit, so everything is flushed.
 	Main bool
+	// enc holds the parts of this site's encoded spans that never change, made at its first export.
+	enc atomic.Pointer[siteEnc]
 }
 
 type attr struct {
@@ -27,6 +30,10 @@ type attr struct {
 	isNum  bool
 	isTrue bool // the JSON literal true
 	arg    bool // key is a parameter name, exported as cti.arg.<key>
+	// The preview of an immutable value is made when the span is encoded, not when captured:
+	// intText shows num as a string ("42"), quoted shows str as strconv.Quote would, truncated.
+	intText bool
+	quoted  bool
 }
 
 type event struct {
@@ -42,10 +49,10 @@ type event struct {
 type Span struct {
 	site                      *Site
 	g                         *gstate
-	parent                    *Span // the enclosing instrumented call on the same goroutine (nil at a goroutine's root)
-	traceID                   [16]byte
-	spanID                    [8]byte
-	parentID                  [8]byte
+	parent                    *Span    // the enclosing instrumented call on the same goroutine (nil at a goroutine's root)
+	traceID                   [32]byte // ids are kept in hex, as they are exported
+	spanID                    [16]byte
+	parentID                  [16]byte
 	hasParent                 bool
 	rec                       bool // sampled: recorded and exported
 	start                     int64
@@ -68,6 +75,11 @@ type loopRef struct{ id, idx int }
 type gstate struct {
 	id  uint64
 	top atomic.Pointer[Span] // read by goroutines this one starts (spawner)
+	// readers counts the goroutines reading top's span (spawner): a span that ends meanwhile
+	// is left to the garbage collector instead of being reused.
+	readers atomic.Int32
+	spare   *Span  // a span to reuse, kept by release (used by this goroutine only)
+	rng     uint64 // the state of this goroutine's span id generator (newSpanID)
 	// panicked holds spans that ended by a panic on this goroutine whose value is not known
 	// yet: a recover() in instrumented code tells it (Recovered), else they go out as they are.
 	panicked []*Span
@@ -75,15 +87,49 @@ type gstate struct {
 
 var goroutines sync.Map // uint64 -> *gstate
 
-// live counts the calls running on all goroutines, for settle.
-var live atomic.Int64
+// gcache is a direct-mapped cache in front of goroutines for a goroutine's own look-ups. Only
+// goroutine N stores (or clears) the entry of id N, and ids are never reused, so an entry found
+// with the right id is current; a collision just falls back to the map.
+var gcache [1024]atomic.Pointer[gstate]
+
+// self is the current goroutine's state, or nil if no instrumented call runs on it.
+func self(id uint64) *gstate {
+	if g := gcache[id%uint64(len(gcache))].Load(); g != nil && g.id == id {
+		return g
+	}
+	if v, ok := goroutines.Load(id); ok {
+		g := v.(*gstate)
+		gcache[id%uint64(len(gcache))].Store(g)
+		return g
+	}
+	return nil
+}
+
+func forget(g *gstate) {
+	if g.spare != nil {
+		spanPool.Put(g.spare)
+		g.spare = nil
+	}
+	goroutines.Delete(g.id)
+	gcache[g.id%uint64(len(gcache))].CompareAndSwap(g, nil)
+}
+
+// running tells whether a call runs on some goroutine (for settle: their top span is set).
+func running() bool {
+	found := false
+	goroutines.Range(func(_, v any) bool {
+		found = v.(*gstate).top.Load() != nil
+		return !found
+	})
+	return found
+}
 
 // settle gives other goroutines up to 10 ms to finish the calls they are ending, before the
 // process exits (main.main returns, os.Exit, log.Fatal): a goroutine that signalled its caller
 // from a deferred call (wg.Done) still has its own span to end after that.
 func settle() {
 	deadline := now() + int64(10*time.Millisecond)
-	for live.Load() > 0 && now() < deadline {
+	for running() && now() < deadline {
 		runtime.Gosched()
 	}
 }
@@ -94,42 +140,61 @@ func Enter(site *Site) *Span {
 		return nil
 	}
 	id := goid()
-	var g *gstate
-	if v, ok := goroutines.Load(id); ok {
-		g = v.(*gstate)
-	} else {
-		g = &gstate{id: id}
+	g := self(id)
+	if g == nil {
+		g = &gstate{id: id, rng: rand.Uint64()}
 		goroutines.Store(id, g)
+		gcache[id%uint64(len(gcache))].Store(g)
 	}
 	parent := g.top.Load()
-	s := &Span{site: site, g: g, parent: parent, start: now()}
-	s.attrs = s.attrBuf[:0]
-	if parent == nil {
-		parent = spawner()
+	s := g.spare
+	if s != nil {
+		g.spare = nil
+	} else {
+		s = spanPool.Get().(*Span)
 	}
+	s.site, s.g, s.parent = site, g, parent
+	s.attrs = s.attrBuf[:0]
 	if parent != nil {
 		s.traceID = parent.traceID
 		s.parentID = parent.spanID
 		s.hasParent = true
 		s.rec = parent.rec
-	} else {
-		s.traceID = newTraceID()
-		s.rec = sampleRoot(s.traceID)
+	} else if s.traceID, s.parentID, s.rec, s.hasParent = spawner(); !s.hasParent {
+		var x uint64
+		s.traceID, x = newTraceID()
+		s.rec = sampleRoot(x)
 	}
-	s.spanID = newSpanID()
+	s.spanID = g.newSpanID()
+	s.start = now()
 	g.top.Store(s)
-	live.Add(1)
 	return s
 }
 
-// spawner is the span running in the goroutine that started the current one (read from the
-// "created by … in goroutine N" line of this goroutine's stack), or nil.
-func spawner() *Span {
+// Spans are reused: once exported, nothing refers to one (children ended before it, on the same
+// goroutine), except a goroutine that is starting and reads it as its spawner's (gstate.readers).
+var spanPool = sync.Pool{New: func() any { return new(Span) }}
+
+// release makes an exported span reusable: the next call on its goroutine takes it (spare).
+func release(s *Span) {
+	g := s.g
+	*s = Span{}
+	if g.spare == nil {
+		g.spare = s
+	} else {
+		spanPool.Put(s)
+	}
+}
+
+// spawner gives the trace and span ids of the span running in the goroutine that started the
+// current one (read from the "created by … in goroutine N" line of this goroutine's stack), and
+// whether it is sampled; ok is false if there is none.
+func spawner() (traceID [32]byte, spanID [16]byte, rec, ok bool) {
 	buf := make([]byte, 8192)
 	buf = buf[:runtime.Stack(buf, false)]
 	i := strings.LastIndex(string(buf), " in goroutine ")
 	if i < 0 {
-		return nil
+		return
 	}
 	var n uint64
 	for _, c := range buf[i+len(" in goroutine "):] {
@@ -138,13 +203,43 @@ func spawner() *Span {
 		}
 		n = n*10 + uint64(c-'0')
 	}
-	if v, ok := goroutines.Load(n); ok {
-		return v.(*gstate).top.Load()
+	if v, found := goroutines.Load(n); found {
+		g := v.(*gstate)
+		// While readers > 0 the spawner's goroutine does not reuse the span it ends (End).
+		g.readers.Add(1)
+		if p := g.top.Load(); p != nil {
+			traceID, spanID, rec, ok = p.traceID, p.spanID, p.rec, true
+		}
+		g.readers.Add(-1)
 	}
-	return nil
+	return
 }
 
-func now() int64 { return time.Now().UnixNano() }
+// now is the wall clock in Unix nanoseconds, read as an anchor (a wall time and the monotonic
+// clock at that moment) plus the monotonic time since: time.Since reads one clock, time.Now two,
+// and each read costs about 25 ns on a VM. The anchor is renewed at most every second (reanchor),
+// so a step of the wall clock shows after a second at most, as in the SDKs.
+func now() int64 {
+	if a := anchor.Load(); a != nil {
+		return a.wall + int64(time.Since(a.mono))
+	}
+	return time.Now().UnixNano()
+}
+
+type clockAnchor struct {
+	mono time.Time
+	wall int64
+}
+
+var anchor atomic.Pointer[clockAnchor]
+
+// reanchor takes a new anchor if the current one is more than a second old (or force).
+func reanchor(force bool) {
+	if a := anchor.Load(); force || a == nil || time.Since(a.mono) > time.Second {
+		t := time.Now()
+		anchor.Store(&clockAnchor{mono: t, wall: t.UnixNano()})
+	}
+}
 
 // full counts an event that does not fit (the last slot is kept for the exception event).
 func (s *Span) full() bool {
@@ -168,7 +263,7 @@ func (s *Span) Arg(name string, v any) {
 	if s == nil || !s.rec {
 		return
 	}
-	s.attrs = append(s.attrs, attr{key: name, arg: true, str: preview(v)})
+	s.addValue(name, true, v)
 }
 
 // ArgRedacted records a parameter whose name looks secret; its value is never read.
@@ -228,7 +323,7 @@ func (s *Span) Return(vs ...any) {
 		return
 	}
 	if len(vs) == 1 {
-		s.attrs = append(s.attrs, attr{key: "cti.return", str: preview(vs[0])})
+		s.addValue("cti.return", false, vs[0])
 		return
 	}
 	parts := make([]string, len(vs))
@@ -278,27 +373,33 @@ func (s *Span) End(returned bool) {
 	}
 	s.Returned(returned)
 	s.end = now()
-	live.Add(-1)
+	if s.end < s.start { // the anchor moved back with the wall clock meanwhile
+		s.end = s.start
+	}
 	g := s.g
-	g.top.Store(s.parent)
-	if s.panicking {
+	parent, main, panicking := s.parent, s.site.Main, s.panicking
+	g.top.Store(parent)
+	if panicking {
 		g.panicked = append(g.panicked, s)
 	} else {
 		finishPending(g)
 		export(s)
+		if g.readers.Load() == 0 {
+			release(s)
+		}
 	}
-	if s.parent == nil {
-		goroutines.Delete(g.id)
+	if parent == nil {
+		forget(g)
 		finishPending(g)
 		// A goroutine's outermost call ended: flush (there is no exit hook to rely on, and a
 		// panic here is likely about to kill the process).
-		if s.panicking && !s.site.Main {
+		if panicking && !main {
 			flushFinal()
-		} else if !s.site.Main {
+		} else if !main {
 			flushIfDue(true)
 		}
 	}
-	if s.site.Main {
+	if main {
 		settle()
 		flushFinal()
 	}
@@ -308,7 +409,11 @@ func (s *Span) End(returned bool) {
 func finishPending(g *gstate) {
 	for _, p := range g.panicked {
 		export(p)
+		if g.readers.Load() == 0 {
+			release(p)
+		}
 	}
+	clear(g.panicked)
 	g.panicked = g.panicked[:0]
 }
 
@@ -317,13 +422,16 @@ func Recovered(v any) any {
 	if v == nil || !enabled() {
 		return v
 	}
-	if g, ok := goroutines.Load(goid()); ok {
-		st := g.(*gstate)
+	if st := self(goid()); st != nil {
 		for _, p := range st.panicked {
 			p.excType, p.excMsg = panicText(v)
 			p.status = p.excType + ": " + p.excMsg
 			export(p)
+			if st.readers.Load() == 0 {
+				release(p)
+			}
 		}
+		clear(st.panicked)
 		st.panicked = st.panicked[:0]
 	}
 	return v
