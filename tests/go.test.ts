@@ -309,3 +309,10 @@ function chmodTree(dir: string) {
     else chmodSync(p, 0o644);
   }
 }
+
+describe('go: the runtime package', () => {
+  it('passes its own unit tests under the race detector', () => {
+    const r = sh('go', ['test', '-race', '-count=1', '.'], { cwd: join(REPO, 'src/go-toolexec/rt'), env: { GOFLAGS: '', GOWORK: 'off' } });
+    expect(r.stdout).toMatch(/^ok\s+cti\.dev\/rt/m);
+  }, GO_TIMEOUT);
+});
