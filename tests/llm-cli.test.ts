@@ -1,6 +1,6 @@
 /**
  * `cti instrument` on a mixed-language tree with a (fake) Ollama configured as the README shows,
- * then the instrumented Java, C and Rust samples compiled and run (where the compiler exists),
+ * then the instrumented Java, C, C++, Rust and Bash samples compiled and run (where the compiler exists),
  * and their event streams turned into spans by `cti ingest`.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -67,17 +67,17 @@ describe('cti instrument with an LLM provider', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { instrumented: number; llm: { calls: number; models: string[] }; results: Array<{ file: string; action: string; stats: { functions: number } | null }> };
-    for (const f of ['src/Calc.java', 'src/calc.c', 'src/calc.rs', 'src/math.js']) {
+    for (const f of ['src/Calc.java', 'src/calc.c', 'src/calc.cpp', 'src/calc.rs', 'src/calc.sh', 'src/math.js']) {
       expect(summary.results.find((x) => x.file === f), f).toMatchObject({ action: 'instrumented' });
     }
     expect(summary.results.find((x) => x.file === 'src/calc.rs')!.stats!.functions).toBe(3);
-    expect(summary.llm).toMatchObject({ calls: 3, models: ['qwen-a', 'qwen-b'] });
+    expect(summary.llm).toMatchObject({ calls: 5, models: ['qwen-a', 'qwen-b'] });
     expect(new Set(fake.requests.map((q) => q.model))).toEqual(new Set(['qwen-a', 'qwen-b']));
     expect(fake.requests.every((q) => q.path === '/api/chat')).toBe(true);
 
     const again = await cti(['instrument', 'proj', '--out', 'out2', '--root', 'proj'], ollama());
     expect(again.code).toBe(0);
-    expect(fake.requests).toHaveLength(3);
+    expect(fake.requests).toHaveLength(5);
     expect(again.stderr).toMatch(/0 model calls/);
     expect(readFileSync(join(DIR, 'out2/src/Calc.java'), 'utf8')).toBe(readFileSync(join(DIR, 'out/src/Calc.java'), 'utf8'));
   });
@@ -133,6 +133,33 @@ describe('cti instrument with an LLM provider', () => {
     const cc = spawnSync('gcc', ['-std=c11', '-Wall', '-Werror', '-o', join(DIR, 'calc-c'), join(dir, 'calc.c')], { encoding: 'utf8' });
     expect(cc.status, cc.stderr).toBe(0);
     await traced(join(DIR, 'calc-c'), [], dir);
+  });
+
+  it.skipIf(!has('g++'))('the instrumented C++ sample compiles with -Wall -Werror, runs and gives main → twice → add', async () => {
+    const dir = join(DIR, 'out/src');
+    const cc = spawnSync('g++', ['-std=c++17', '-Wall', '-Werror', '-o', join(DIR, 'calc-cpp'), join(dir, 'calc.cpp')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    await traced(join(DIR, 'calc-cpp'), [], dir);
+  });
+
+  it.skipIf(!has('bash'))('the instrumented Bash sample prints and returns the same (set -eu, $? kept) and gives main → twice → add', async () => {
+    const dir = join(DIR, 'out/src');
+    const plain = spawnSync('bash', [join(SAMPLES, 'calc.sh')], { encoding: 'utf8' });
+    const traces = join(dir, 'bash-events.jsonl');
+    rmSync(traces, { force: true });
+    const run = spawnSync('bash', [join(dir, 'calc.sh')], { encoding: 'utf8', env: { ...process.env, CTI_TRACES_FILE: traces } });
+    expect([run.stdout, run.stderr, run.status]).toEqual([plain.stdout, plain.stderr, plain.status]);
+    expect(plain.stdout).toBe('6\nfailing returned 1\n4\n');
+    const ingest = await cti(['ingest', traces]);
+    const spans = ingest.stdout.trim().split('\n').map((l) => JSON.parse(l) as SpanData);
+    const by = (n: string) => spans.find((s) => s.name === n)!;
+    expect(spans.map((s) => s.name).sort()).toEqual(['add', 'add', 'failing', 'main', 'twice', 'twice']);
+    expect(by('twice').parent_span_id).toBe(by('main').span_id);
+    expect(by('add').parent_span_id).toBe(by('twice').span_id);
+    expect(by('failing').parent_span_id).toBe(by('main').span_id);
+    // An unwritable CTI_TRACES_FILE changes nothing either.
+    const unwritable = spawnSync('bash', [join(dir, 'calc.sh')], { encoding: 'utf8', env: { ...process.env, CTI_TRACES_FILE: '/nonexistent/dir/events' } });
+    expect([unwritable.stdout, unwritable.stderr, unwritable.status]).toEqual([plain.stdout, plain.stderr, plain.status]);
   });
 
   it.skipIf(!has('rustc'))('the instrumented Rust sample compiles, runs and gives main → twice → add', async () => {

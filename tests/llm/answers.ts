@@ -46,8 +46,19 @@ export const RUST_PLAN: Plan = {
   3: [{ kind: 'enter', line: 13, where: 'after' }, { kind: 'exit', line: 13, where: 'after' }],
 };
 
-/** A scripted model that knows the three samples: picks the plan by the file named in the prompt. */
+/** C++: the exit is a destructor guard placed once, right after the entry (calc.cpp has C's lines). */
+export const CPP_PLAN: Plan = C_PLAN;
+
+/** Bash: exit before each `return` and before each closing brace. */
+export const BASH_PLAN: Plan = {
+  1: [{ kind: 'enter', line: 4, where: 'after' }, { kind: 'exit', line: 7, where: 'before' }],
+  2: [{ kind: 'enter', line: 9, where: 'after' }, { kind: 'exit', line: 12, where: 'before' }, { kind: 'exit', line: 15, where: 'before' }],
+  3: [{ kind: 'enter', line: 17, where: 'after' }, { kind: 'exit', line: 19, where: 'before' }],
+  4: [{ kind: 'enter', line: 21, where: 'after' }, { kind: 'exit', line: 25, where: 'before' }],
+};
+
+/** A scripted model that knows the samples: picks the plan by the file named in the prompt. */
 export function sampleModel(prompt: string): { text: string } {
-  const plan = prompt.includes('Calc.java') ? CALC_PLAN : prompt.includes('calc.c') ? C_PLAN : prompt.includes('calc.rs') ? RUST_PLAN : {};
+  const plan = prompt.includes('Calc.java') ? CALC_PLAN : prompt.includes('calc.cpp') ? CPP_PLAN : prompt.includes('calc.c') ? C_PLAN : prompt.includes('calc.rs') ? RUST_PLAN : prompt.includes('calc.sh') ? BASH_PLAN : {};
   return { text: answerFor(plan, prompt) };
 }

@@ -119,8 +119,14 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
     exitAdvice: 'the exit statement is a `defer`: put it once, right after the entry statement',
   },
   bash: {
+    // $? is kept at the exit (a function's status is its last command's; a bare `return` returns
+    // it), and at the entry unless `set -e` is on (a failing status there would stop the script);
+    // a file that cannot be written stops nothing.
     statement: (kind, site) =>
-      `printf '%s,"ts":%s,"tid":%s}\\n' '${head(kind, site, 'bash').replace(/'/g, "'\\''")}' "\${EPOCHREALTIME/./}000" "$$" >> "\${CTI_TRACES_FILE:-/dev/stderr}"`,
+      `cti_rc=$?; printf '%s,"ts":%s,"tid":%s}\\n' '${head(kind, site, 'bash').replace(/'/g, "'\\''")}' "\${EPOCHREALTIME/./}000" "$$" 2>/dev/null >> "\${CTI_TRACES_FILE:-/dev/stderr}" || :; `
+      + (kind === 'exit' ? 'cti_status "$cti_rc"' : '[[ $- == *e* ]] || cti_status "$cti_rc"'),
+    prelude: ['cti_status() { return "$1"; }'],
+    preludeAfter: /^#!.*/g, // after the interpreter line
     exitAdvice: 'put the exit statement right before every `return` and before the closing brace',
   },
 };
@@ -129,4 +135,4 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
 export const LLM_LANGUAGES = Object.keys(STATEMENTS);
 
 /** Bumped when any statement text changes: part of the cache key. */
-export const STATEMENTS_VERSION = '3';
+export const STATEMENTS_VERSION = '4';
