@@ -660,48 +660,63 @@ def _jv(v, cfg):
 
 
 def _span_line(s):
-    """One JSONL line, the same text as json.dumps(_span_dict(s)) but built directly (it is the
-    biggest part of a span's cost): what is constant per function is made once, one f-string
-    joins the rest, and ints and plain strings (most values) skip _preview."""
+    """One JSONL line, the same text as json.dumps(_span_dict(s))."""
+    return _span_lines((s,))
+
+
+def _span_lines(spans):
+    """The JSONL text of spans, built directly rather than through json (it is the biggest part
+    of a span's cost): what is constant per function is made once, one f-string joins the rest,
+    ints and plain strings (most values) skip _preview, and a trace id is formatted once for
+    the spans of one trace that come in a row."""
     cfg = _cfg
-    meta = s.meta
-    head = _heads.get(id(meta))
-    if head is None or head[0] is not meta or head[1] != s.path:
-        head = _head(s)
-    out = ""
+    heads = _heads
     ib = cfg.int_bound
-    for (key, redacted), v in zip(head[4], s.args):
-        if redacted is not None:
-            out += redacted
-        elif type(v) is int and -ib < v < ib:
-            out += f'{key}"{v}"'
+    trace = trace_hex = None
+    lines = []
+    for s in spans:
+        meta = s.meta
+        head = heads.get(id(meta))
+        if head is None or head[0] is not meta or head[1] != s.path:
+            head = _head(s)
+        out = head[3]
+        for (key, redacted), v in zip(head[4], s.args):
+            if redacted is not None:
+                out += redacted
+            elif type(v) is int and -ib < v < ib:
+                out += f'{key}"{v}"'
+            else:
+                out += key + _jv(v, cfg)
+        ret = s.ret
+        if ret is not _NONE:
+            if ret is _UNFINISHED:
+                out += ',"cti.unfinished":true'
+            elif cfg.ret_secret:
+                out += ',"cti.return":"[REDACTED]"'
+            elif type(ret) is int and -ib < ret < ib:
+                out += f',"cti.return":"{ret}"'
+            else:
+                out += ',"cti.return":' + _jv(ret, cfg)
+        if s.events is None and s.error is None and not s.dropped:
+            out += cfg.tail
         else:
-            out += key + _jv(v, cfg)
-    ret = s.ret
-    if ret is not _NONE:
-        if ret is _UNFINISHED:
-            out += ',"cti.unfinished":true'
-        elif cfg.ret_secret:
-            out += ',"cti.return":"[REDACTED]"'
-        elif type(ret) is int and -ib < ret < ib:
-            out += f',"cti.return":"{ret}"'
-        else:
-            out += ',"cti.return":' + _jv(ret, cfg)
-    if s.events is None and s.error is None and not s.dropped:
-        out += cfg.tail
-    else:
-        out += '},"events":[%s],"dropped_events_count":%d,"status":%s,"resource":%s}\n' % (
-            ",".join([_event_json(e) for e in s.events or ()]), s.dropped,
-            '{"code":"OK"}' if s.error is None else '{"code":"ERROR","message":%s}' % _js(s.error), cfg.resource_json)
-    parent = s.parent
-    try:
-        parent = "null" if parent is None else '"' + parent.to_bytes(8, "big").hex() + '"'
-        return (f'{{"trace_id":"{s.trace.to_bytes(16, "big").hex()}","span_id":"{s.sid.to_bytes(8, "big").hex()}",'
-                f'"parent_span_id":{parent}{head[2]}"start_time_unix_nano":"{s.start}","end_time_unix_nano":"{s.end}"{head[3]}{out}')
-    except OverflowError:
-        parent = s.parent  # an id out of range (from another tracer): as "%x" writes it
-        return ('{"trace_id":"%032x","span_id":"%016x","parent_span_id":%s%s"start_time_unix_nano":"%d","end_time_unix_nano":"%d"%s%s'
-                % (s.trace, s.sid, "null" if parent is None else '"%016x"' % parent, head[2], s.start, s.end, head[3], out))
+            out += '},"events":[%s],"dropped_events_count":%d,"status":%s,"resource":%s}\n' % (
+                ",".join([_event_json(e) for e in s.events or ()]), s.dropped,
+                '{"code":"OK"}' if s.error is None else '{"code":"ERROR","message":%s}' % _js(s.error), cfg.resource_json)
+        parent = s.parent
+        try:
+            if s.trace is not trace:
+                trace = s.trace
+                trace_hex = trace.to_bytes(16, "big").hex()
+            parent = "null" if parent is None else '"' + parent.to_bytes(8, "big").hex() + '"'
+            lines.append(f'{{"trace_id":"{trace_hex}","span_id":"{s.sid.to_bytes(8, "big").hex()}","parent_span_id":{parent}'
+                         f'{head[2]}"start_time_unix_nano":"{s.start}","end_time_unix_nano":"{s.end}"{out}')
+        except OverflowError:  # an id out of range (from another tracer): as "%x" writes it
+            trace = None
+            parent = s.parent
+            lines.append('{"trace_id":"%032x","span_id":"%016x","parent_span_id":%s%s"start_time_unix_nano":"%d","end_time_unix_nano":"%d"%s'
+                         % (s.trace, s.sid, "null" if parent is None else '"%016x"' % parent, head[2], s.start, s.end, out))
+    return "".join(lines)
 
 
 def _otlp_value(v):
@@ -819,7 +834,7 @@ class _Exporter:
 
     def _write(self, spans, timeout):
         if _cfg.file is not None:
-            data = "".join([_span_line(s) for s in spans]).encode("utf-8", "surrogatepass")
+            data = _span_lines(spans).encode("utf-8", "surrogatepass")
             fd = os.open(_cfg.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, data)
