@@ -123,6 +123,7 @@ def configure(boot):
 
 _redacted = {}
 _SCALARS = (int, float, bool, type(None), complex)
+_BIG = 10 ** 40  # too big for the compiler to fold: computed once here, not per value
 
 
 def _quote(s):
@@ -141,7 +142,7 @@ def _preview(v, limit, depth=0):
     if t is str:
         return _quote(v[:limit])
     if t in _SCALARS:
-        if t is int and (v > 10 ** 40 or v < -(10 ** 40)):
+        if t is int and (v > _BIG or v < -_BIG):
             return "%d digits" % len(str(abs(v)))
         return repr(v)
     if t is bytes or t is bytearray:
