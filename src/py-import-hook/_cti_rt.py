@@ -19,6 +19,7 @@ import weakref
 _VERSION = "0.1.0"
 _now = time.time_ns
 _current = contextvars.ContextVar("cti_span", default=None)
+_get_current, _set_current = _current.get, _current.set
 
 # A private generator: a program's random.seed() must not make ids repeat.
 _rng = random.Random(os.urandom(32))
@@ -89,25 +90,40 @@ class _Settings:
                          "process.pid": os.getpid()}
         self.resource.update(attrs)
         self.resource["service.name"] = service
+        self.set_resource()
+        # Previews of None, bools, ints and plain strings within these bounds are never cut: they
+        # are exported without _preview (with a tiny length limit everything goes through it).
+        self.fast = self.length >= 42
+        self.int_bound = 10 ** 40 if self.fast else 0
+        self.str_bound = self.length - 2
+        self.ret_secret = self.redact.search("") is not None  # a return value is redacted by the name ""
+
+    def set_resource(self):
         self.resource_json = json.dumps(self.resource, ensure_ascii=False, separators=(",", ":"))
+        # the end of a line with no events, dropped events or error
+        self.tail = '},"events":[],"dropped_events_count":0,"status":{"code":"OK"},"resource":' + self.resource_json + "}\n"
 
 
 _cfg = _Settings({})
 _on = _cfg.on
+_bound = _cfg.bound
 
 
 def configure(boot):
     """Called by the import hook with its cti_boot.json before any instrumented module runs."""
-    global _cfg, _on, _redacted
+    global _cfg, _on, _redacted, _bound
     _cfg = _Settings(boot)
     _on = _cfg.on
+    _bound = _cfg.bound
     _redacted = {}
+    _heads.clear()
 
 
 # ---- value previews ----------------------------------------------------------------------
 
 _redacted = {}
 _SCALARS = (int, float, bool, type(None), complex)
+_BIG = 10 ** 40  # too big for the compiler to fold: computed once here, not per value
 
 
 def _quote(s):
@@ -126,7 +142,7 @@ def _preview(v, limit, depth=0):
     if t is str:
         return _quote(v[:limit])
     if t in _SCALARS:
-        if t is int and (v > 10 ** 40 or v < -(10 ** 40)):
+        if t is int and (v > _BIG or v < -_BIG):
             return "%d digits" % len(str(abs(v)))
         return repr(v)
     if t is bytes or t is bytearray:
@@ -178,12 +194,16 @@ def _preview(v, limit, depth=0):
     return name + "(" + ", ".join(fields) + ")"
 
 
-def _value(name, v):
-    """The exported text of a captured value: redacted by name, else its preview."""
+def _secret(name):
     secret = _redacted.get(name)
     if secret is None:
         secret = _redacted[name] = _cfg.redact.search(name) is not None
-    if secret:
+    return secret
+
+
+def _value(name, v):
+    """The exported text of a captured value: redacted by name, else its preview."""
+    if _secret(name):
         return "[REDACTED]"
     if type(v) is _P:
         return v.text
@@ -239,6 +259,16 @@ def _event(s, ev):
         s.dropped += 1
 
 
+def _drop():
+    """A dropped trace: one marker is current while its root runs; the calls under it get None
+    and every probe returns at once."""
+    s = _Span()
+    s.rec = False
+    s.prev = None
+    _set_current(s)
+    return s
+
+
 class module:
     """The probes of one instrumented file (`path` is its code.file.path)."""
 
@@ -251,33 +281,28 @@ class module:
         if not _on:
             return None
         try:
-            cur = _current.get()
-            if cur is None and _thread_parents:
+            cur = _get_current()
+            if cur is None and _thread_parents_data:
                 cur = _adopt_thread_parent()
-            if cur is None:
-                outer = _otel_parent() if "opentelemetry.trace" in _modules else None
-                if outer is not None:
-                    trace, parent, sampled = outer
-                else:
-                    trace, parent = _bits(128) or 1, None
-                    sampled = (trace & 0xFFFFFFFFFFFFFFFF) < _cfg.bound
-                if not sampled:
-                    # A dropped trace: one marker is current while its root runs; the calls under
-                    # it get None and every probe returns at once.
-                    s = _Span()
-                    s.rec = False
-                    s.prev = None
-                    _current.set(s)
-                    return s
-                s = _Span()
-                s.trace = trace
-                s.parent = parent
-            elif not cur.rec:
-                return None
+            if cur is not None:
+                if not cur.rec:
+                    return None
+                trace = cur.trace
+                parent = cur.sid
             else:
-                s = _Span()
-                s.trace = cur.trace
-                s.parent = cur.sid
+                outer = _otel_parent() if "opentelemetry.trace" in _modules else None
+                if outer is None:
+                    trace = _bits(128) or 1
+                    parent = None
+                    if (trace & 0xFFFFFFFFFFFFFFFF) >= _bound:
+                        return _drop()
+                else:
+                    trace, parent, sampled = outer
+                    if not sampled:
+                        return _drop()
+            s = _Span()
+            s.trace = trace
+            s.parent = parent
             s.rec = True
             s.sid = _bits(64) or 1
             s.prev = cur
@@ -293,7 +318,7 @@ class module:
                     break
             s.args = args
             s.start = _now()
-            _current.set(s)
+            _set_current(s)
             return s
         except Exception:
             return None
@@ -302,12 +327,17 @@ class module:
         if s is None:
             return
         try:
-            if _current.get() is s:
-                _current.set(s.prev)
+            if _get_current() is s:
+                _set_current(s.prev)
             if s.rec and s.gen == _fork_gen:
                 s.end = _now()
                 s.prev = None
-                _exporter.add(s)
+                # The exporter's queue, inline; the rest of _Exporter.add only when there is more to do.
+                x = _exporter
+                q = x.queue
+                q.append(s)
+                if not x.steady or len(q) >= _cfg.batch:
+                    x.added(s, len(q))
         except Exception:
             pass
 
@@ -333,7 +363,7 @@ class module:
 
     def ret(self, s, v):
         if s is not None and s.rec:
-            s.ret = _cap(v)
+            s.ret = v if type(v) in _IMMUTABLE else _cap(v)
         return v
 
     def v(self, s, name, value, line):
@@ -386,6 +416,7 @@ _modules = sys.modules
 # threading._dangling, and concurrent.futures runs every task through its _WorkItem class.
 
 _thread_parents = weakref.WeakKeyDictionary()
+_thread_parents_data = _thread_parents.data  # its dict: empty when no thread waits for its parent (cheaper than len())
 
 
 def _adopt_thread_parent():
@@ -605,33 +636,106 @@ def _event_json(e):
             % (t, _js(a), _js(b), _js(_traceback(c))))
 
 
+def _head(s):
+    """What is constant in the lines of one function's spans, made once: its name and attributes
+    as JSON, and per argument its key (and the whole text when it is redacted)."""
+    meta, path = s.meta, s.path
+    name = _js(meta[0])
+    args = []
+    for a in meta[2]:
+        key = "," + _js("cti.arg." + a) + ":"
+        args.append((key, key + '"[REDACTED]"' if _secret(a) else None))
+    head = (meta, path, ',"name":%s,' % name,
+            ',"attributes":{"code.function.name":%s,"code.file.path":%s,"code.line.number":%d,"cti.lang":"python"'
+            % (name, _js(path), meta[1]), tuple(args))
+    # Keyed by id: hashing the meta tuple costs more than the lookup. The entry holds meta, so
+    # its id is not reused while it is there; another function's entry under a reused id of a
+    # freed one is replaced.
+    _heads[id(meta)] = head
+    return head
+
+
+def _jv(v, cfg):
+    """The JSON string of a value's preview (an argument or a return value, not redacted)."""
+    t = type(v)
+    if t is int:
+        if -cfg.int_bound < v < cfg.int_bound:
+            return f'"{v}"'
+    elif t is str:
+        if len(v) <= cfg.str_bound and '"' not in v and "\\" not in v and v.isprintable():
+            return f'"\\"{v}\\""'
+    elif v is None:
+        if cfg.fast:
+            return '"None"'
+    elif t is bool:
+        if cfg.fast:
+            return '"True"' if v else '"False"'
+    elif t is _P:
+        return _js(v.text)
+    try:
+        return _js(_cut(_preview(v, cfg.length), cfg.length))
+    except Exception:
+        return '"[unpreviewable]"'
+
+
 def _span_line(s):
-    """One JSONL line, the same text as json.dumps(_span_dict(s)) but built directly (it is the
-    biggest part of a span's cost); what is constant per function is made once."""
-    key = (s.meta, s.path)
-    head = _heads.get(key)
-    if head is None:
+    """One JSONL line, the same text as json.dumps(_span_dict(s))."""
+    return _span_lines((s,))
+
+
+def _span_lines(spans):
+    """The JSONL text of spans, built directly rather than through json (it is the biggest part
+    of a span's cost): what is constant per function is made once, one f-string joins the rest,
+    ints and plain strings (most values) skip _preview, and a trace id is formatted once for
+    the spans of one trace that come in a row."""
+    cfg = _cfg
+    heads = _heads
+    ib = cfg.int_bound
+    trace = trace_hex = None
+    lines = []
+    for s in spans:
         meta = s.meta
-        name = _js(meta[0])
-        head = _heads[key] = (',"name":' + name,
-                              ',"attributes":{"code.function.name":%s,"code.file.path":%s,"code.line.number":%d,"cti.lang":"python"'
-                              % (name, _js(s.path), meta[1]),
-                              [_js("cti.arg." + a) for a in meta[2]])
-    out = ['{"trace_id":"%032x","span_id":"%016x","parent_span_id":%s' % (
-        s.trace, s.sid, "null" if s.parent is None else '"%016x"' % s.parent),
-        head[0], ',"start_time_unix_nano":"%d","end_time_unix_nano":"%d"' % (s.start, s.end), head[1]]
-    for key, name, v in zip(head[2], s.meta[2], s.args):
-        out.append(",%s:%s" % (key, _js(_value(name, v))))
-    if s.ret is _UNFINISHED:
-        out.append(',"cti.unfinished":true')
-    elif s.ret is not _NONE:
-        out.append(',"cti.return":' + _js(_value("", s.ret)))
-    out.append('},"events":[')
-    if s.events:
-        out.append(",".join([_event_json(e) for e in s.events]))
-    out.append('],"dropped_events_count":%d,"status":%s,"resource":%s}\n' % (
-        s.dropped, '{"code":"OK"}' if s.error is None else '{"code":"ERROR","message":%s}' % _js(s.error), _cfg.resource_json))
-    return "".join(out)
+        head = heads.get(id(meta))
+        if head is None or head[0] is not meta or head[1] != s.path:
+            head = _head(s)
+        out = head[3]
+        for (key, redacted), v in zip(head[4], s.args):
+            if redacted is not None:
+                out += redacted
+            elif type(v) is int and -ib < v < ib:
+                out += f'{key}"{v}"'
+            else:
+                out += key + _jv(v, cfg)
+        ret = s.ret
+        if ret is not _NONE:
+            if ret is _UNFINISHED:
+                out += ',"cti.unfinished":true'
+            elif cfg.ret_secret:
+                out += ',"cti.return":"[REDACTED]"'
+            elif type(ret) is int and -ib < ret < ib:
+                out += f',"cti.return":"{ret}"'
+            else:
+                out += ',"cti.return":' + _jv(ret, cfg)
+        if s.events is None and s.error is None and not s.dropped:
+            out += cfg.tail
+        else:
+            out += '},"events":[%s],"dropped_events_count":%d,"status":%s,"resource":%s}\n' % (
+                ",".join([_event_json(e) for e in s.events or ()]), s.dropped,
+                '{"code":"OK"}' if s.error is None else '{"code":"ERROR","message":%s}' % _js(s.error), cfg.resource_json)
+        parent = s.parent
+        try:
+            if s.trace is not trace:
+                trace = s.trace
+                trace_hex = trace.to_bytes(16, "big").hex()
+            parent = "null" if parent is None else '"' + parent.to_bytes(8, "big").hex() + '"'
+            lines.append(f'{{"trace_id":"{trace_hex}","span_id":"{s.sid.to_bytes(8, "big").hex()}","parent_span_id":{parent}'
+                         f'{head[2]}"start_time_unix_nano":"{s.start}","end_time_unix_nano":"{s.end}"{out}')
+        except OverflowError:  # an id out of range (from another tracer): as "%x" writes it
+            trace = None
+            parent = s.parent
+            lines.append('{"trace_id":"%032x","span_id":"%016x","parent_span_id":%s%s"start_time_unix_nano":"%d","end_time_unix_nano":"%d"%s'
+                         % (s.trace, s.sid, "null" if parent is None else '"%016x"' % parent, head[2], s.start, s.end, out))
+    return "".join(lines)
 
 
 def _otlp_value(v):
@@ -682,13 +786,18 @@ class _Exporter:
         self.lock = threading.RLock()  # a flush can re-enter: the garbage collector may end a span mid-write
         self.wake = threading.Event()
         self.thread = None
+        self.steady = False  # the thread is started and the exporter not closed: add has nothing more to do below a batch
 
     def add(self, s):
         if "opentelemetry.sdk.trace" in _modules and _to_sdk(s) and _cfg.file is None:
             return
         q = self.queue
         q.append(s)
-        n = len(q)
+        self.added(s, len(q))
+
+    def added(self, s, n):
+        """After s was queued, as the n-th span: start the thread, wake it, or write."""
+        q = self.queue
         if self.thread is None and not self.exited:
             self._start()
         if n >= _cfg.batch:
@@ -700,7 +809,7 @@ class _Exporter:
                     self.dropped += 1
                 except IndexError:
                     pass
-            else:
+            elif not self.wake.is_set():  # Event.set takes a lock and notifies: once per batch is enough
                 self.wake.set()
         if self.exited:
             # Past atexit (a generator closed at shutdown, say): written at once, without the lock,
@@ -715,6 +824,7 @@ class _Exporter:
     def _start(self):
         t = threading.Thread(target=self._loop, name="cti-export", daemon=True)
         self.thread = t
+        self.steady = not self.exited
         try:
             t.start()
         except Exception:
@@ -745,7 +855,7 @@ class _Exporter:
 
     def _write(self, spans, timeout):
         if _cfg.file is not None:
-            data = "".join([_span_line(s) for s in spans]).encode("utf-8", "surrogatepass")
+            data = _span_lines(spans).encode("utf-8", "surrogatepass")
             fd = os.open(_cfg.file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 os.write(fd, data)
@@ -766,6 +876,7 @@ class _Exporter:
         if self.exited:
             return
         self.exited = True
+        self.steady = False
         self.wake.set()
         self.queue.extend(_unfinished())
         try:
@@ -781,15 +892,14 @@ class _Exporter:
 
     def after_fork(self):
         # The parent exports what it had queued; open spans inherited from it end in the parent too.
-        global _fork_gen, _rng, _bits
+        global _fork_gen
         _fork_gen += 1
-        _rng = random.Random(os.urandom(32))
-        _bits = _rng.getrandbits
+        _rng.seed(os.urandom(32))
         self._reset()
         self.exited = False
         self.dropped = 0
         _cfg.resource = dict(_cfg.resource, **{"process.pid": os.getpid()})
-        _cfg.resource_json = json.dumps(_cfg.resource, ensure_ascii=False, separators=(",", ":"))
+        _cfg.set_resource()
         mp = sys.modules.get("multiprocessing.util")
         if mp is not None:
             # multiprocessing's children leave through os._exit (no atexit) after running its
