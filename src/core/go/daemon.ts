@@ -13,7 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { createServer, type Socket } from 'node:net';
-import { statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, statSync, unlinkSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { PackageAnswer, PackageRequest } from './package.js';
 
@@ -43,17 +43,22 @@ function startWorker(): Slot {
     reply?.({ answer, error });
     dispatch();
   });
-  worker.on('error', (err) => {
-    // A worker that died takes its request with it; the rest are served by a new one.
-    slots.splice(slots.indexOf(slot), 1);
+  // A worker that died takes its request with it (answered with the error); the queue is then
+  // served by the others or a new one.
+  const died = (error: string) => {
+    const i = slots.indexOf(slot);
+    if (i < 0) return;
+    slots.splice(i, 1);
     for (const [id, reply] of pending) {
       if ((reply as Reply & { slot?: Slot }).slot === slot) {
         pending.delete(id);
-        reply({ error: err.stack ?? String(err) });
+        reply({ error });
       }
     }
     dispatch();
-  });
+  };
+  worker.on('error', (err) => died(err.stack ?? String(err)));
+  worker.on('exit', (code) => died(`the instrumenter's worker exited (status ${code})`));
   slots.push(slot);
   return slot;
 }
@@ -86,6 +91,13 @@ function shutdown(): void {
   try {
     if (statSync(socketPath).ino === ino) unlinkSync(socketPath);
   } catch {}
+  // bench/go/run.mjs adds our CPU time (threads included) to the build's: we are no child of it.
+  if (process.env.CTI_GO_DAEMON_CPU_LOG) {
+    const { user, system } = process.cpuUsage();
+    try {
+      appendFileSync(process.env.CTI_GO_DAEMON_CPU_LOG, `${(user + system) / 1e6}\n`);
+    } catch {}
+  }
   process.exit(0);
 }
 

@@ -13,6 +13,9 @@ import (
 // compile rewrites the arguments of a compile of a main-module package: its .go files are
 // replaced by instrumented copies under $WORK/bNNN/cti/ and its importcfg gains the runtime.
 func compile(tool string, args []string) ([]string, error) {
+	if os.Getenv("CTI_GO_NESTED") != "" { // the runtime's own build (runtime.go)
+		return args, nil
+	}
 	for _, a := range args {
 		if a == "-std" {
 			return args, nil

@@ -144,6 +144,7 @@ func startDaemon(node, sock string) (net.Conn, error) {
 	defer devnull.Close()
 	cmd := exec.Command(node, filepath.Join(home, "dist", "core", "go", "daemon.js"), sock)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, devnull
+	cmd.Dir = "/" // holds no directory of the build
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -18,7 +18,10 @@ const runtimeImport = "cti.dev/rt"
 
 // runtimePackages returns the importcfg lines of the runtime (first) and of its dependencies,
 // built by a nested `go list -export -deps` with the build's compile-affecting flags, once per
-// build ($WORK) and under a file lock (compiles run in parallel). The answer is kept for the
+// build ($WORK) and under a file lock (compiles run in parallel). The nested go command runs
+// its compiles through this shim too (instrumenting nothing): the standard library packages
+// then have the same tool id, hence the same cache entries, as the outer build's, and a cold
+// build compiles them once instead of twice. The answer is kept for the
 // next builds with the same toolchain, flags and environment (runtimeCache) while every
 // export file it names still exists.
 func runtimePackages(tool, work string) ([]string, error) {
@@ -44,9 +47,13 @@ func runtimePackages(tool, work string) ([]string, error) {
 	if lines, ok := readLines(shared); ok && exportsExist(lines) {
 		return lines, writeLines(cache, lines)
 	}
-	cmd := exec.Command(goBin, append(args, ".")...)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(goBin, append(args, "-toolexec", quoteArg(self), ".")...)
 	cmd.Dir = filepath.Join(home, "src", "go-toolexec", "rt")
-	cmd.Env = nestedEnv()
+	cmd.Env = append(nestedEnv(), "CTI_GO_NESTED=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -147,6 +154,17 @@ func exportsExist(lines []string) bool {
 		}
 	}
 	return true
+}
+
+// quoteArg quotes a path for a go command flag that is split into fields (as -toolexec is).
+func quoteArg(s string) string {
+	if !strings.ContainsAny(s, " \t\n'\"") {
+		return s
+	}
+	if !strings.Contains(s, "'") {
+		return "'" + s + "'"
+	}
+	return "\"" + s + "\""
 }
 
 func readLines(path string) ([]string, bool) {
