@@ -1,10 +1,12 @@
 // Go benchmark (a script, not a test): build cost of `go build -toolexec cti-go` on a real
 // module, and CPU cost per instrumented call. Prints a table and writes bench/go/results.json.
 //   npm run build && node bench/go/run.mjs     (REPS=3 COLD_REPS=1 by default)
-//   CALLS_ONLY=1 REPS=5 node bench/go/run.mjs   (only the CPU cost per call: a minute; writes
-//                                               bench/go/calls.json, results.json is left alone)
+// BASELINE=/path/to/other/checkout/bin/cti-go also times another cti version in the same run
+// (side by side: the machine's load changes between runs). Each instrumented build is followed
+// by the instrumenter daemon's idle timeout, so none inherits a warm daemon from the build before.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +16,10 @@ const CTI_GO = join(REPO, 'bin/cti-go');
 const MODULE = 'github.com/google/go-cmp@v0.7.0';
 const REPS = Number(process.env.REPS ?? 3);
 const COLD_REPS = Number(process.env.COLD_REPS ?? 1); // each compiles the standard library twice: minutes
-const CALLS_ONLY = process.env.CALLS_ONLY === '1';
+const BASELINE = process.env.BASELINE;
+const VARIANTS = ['plain', 'instrumented', ...(BASELINE ? ['baseline'] : [])];
+const IDLE_WAIT_MS = Number(process.env.IDLE_WAIT_MS ?? 4000);
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /** Runs a command under /usr/bin/time: wall and CPU (user + system, children included) seconds. */
 function timed(cmd, args, opts) {
@@ -31,45 +36,60 @@ const chmodTree = (dir) => {
 
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
-execFileSync(CTI_GO, ['--version'], { stdio: 'ignore' }); // builds the shim once, outside the timings
-const results = { module: MODULE, go: execFileSync('go', ['version'], { encoding: 'utf8' }).trim(), reps: REPS, coldReps: COLD_REPS, load: (await import('node:os')).loadavg() };
-const cold = { plain: [], instrumented: [] };
-const warm = { plain: [], instrumented: [] };
-const edit = { plain: [], instrumented: [] };
-if (!CALLS_ONLY) {
-  const { Dir } = JSON.parse(execFileSync('go', ['mod', 'download', '-json', MODULE], { cwd: WORK, encoding: 'utf8' }));
-  const copy = (name) => {
-    const dir = join(WORK, name);
-    cpSync(Dir, dir, { recursive: true });
-    chmodTree(dir);
-    return dir;
-  };
-  // Builds every package and test binary of the module, links them, runs no test.
-  const build = (dir, gocache, instrumented) =>
-    timed('go', ['test', '-count=1', '-run', '^$', ...(instrumented ? ['-toolexec', CTI_GO] : []), './...'], { cwd: dir, env: { ...process.env, GOCACHE: gocache, GOFLAGS: '' } });
+const { Dir } = JSON.parse(execFileSync('go', ['mod', 'download', '-json', MODULE], { cwd: WORK, encoding: 'utf8' }));
+const copy = (name) => {
+  const dir = join(WORK, name);
+  cpSync(Dir, dir, { recursive: true });
+  chmodTree(dir);
+  return dir;
+};
+// Builds every package and test binary of the module, links them, runs no test.
+const toolexec = { plain: [], instrumented: ['-toolexec', CTI_GO], baseline: ['-toolexec', BASELINE] };
+// The instrumenter daemon is no child of the go command: it adds its CPU time to a file when it
+// exits (after its idle timeout, which we wait for), and we add that to the build's.
+const DAEMON_CPU = join(WORK, 'daemon-cpu.log');
+const SOCKETS = join(tmpdir(), `cti-go-${process.getuid()}`);
+const build = (dir, gocache, variant) => {
+  const r = timed('go', ['test', '-count=1', '-run', '^$', ...toolexec[variant], './...'], { cwd: dir, env: { ...process.env, GOCACHE: gocache, GOFLAGS: '', CTI_GO_DAEMON_CPU_LOG: DAEMON_CPU } });
+  if (variant !== 'plain') {
+    sleep(IDLE_WAIT_MS);
+    for (let t = 0; t < 150 && existsSync(SOCKETS) && readdirSync(SOCKETS).some((f) => f.endsWith('.sock')); t++) sleep(200); // a loaded machine
+    r.daemonCpu = existsSync(DAEMON_CPU) ? readFileSync(DAEMON_CPU, 'utf8').split('\n').filter(Boolean).reduce((a, b) => a + Number(b), 0) : 0;
+    r.cpu += r.daemonCpu;
+    rmSync(DAEMON_CPU, { force: true });
+  }
+  return r;
+};
 
-  // 1. Cold: empty build caches (the standard library is compiled too).
-  for (let i = 0; i < COLD_REPS; i++) {
-    for (const variant of ['plain', 'instrumented']) {
-      const cache = join(WORK, `cache-cold-${variant}-${i}`);
-      cold[variant].push(build(copy(`cold-${variant}-${i}`), cache, variant === 'instrumented'));
-      rmSync(cache, { recursive: true, force: true });
-    }
+for (const variant of VARIANTS.slice(1)) execFileSync(toolexec[variant][1], ['--version'], { stdio: 'ignore' }); // builds the shim once, outside the timings
+const { loadavg } = await import('node:os');
+const results = { module: MODULE, go: execFileSync('go', ['version'], { encoding: 'utf8' }).trim(), reps: REPS, coldReps: COLD_REPS, load: loadavg() };
+
+// 1. Cold: empty build caches (the standard library is compiled too).
+const byVariant = () => Object.fromEntries(VARIANTS.map((v) => [v, []]));
+const cold = byVariant();
+for (let i = 0; i < COLD_REPS; i++) {
+  for (const variant of VARIANTS) {
+    const cache = join(WORK, `cache-cold-${variant}-${i}`);
+    cold[variant].push(build(copy(`cold-${variant}-${i}`), cache, variant));
+    rmSync(cache, { recursive: true, force: true });
   }
-  // 2. The module's packages cold, standard library warm (a fresh copy of the module: new paths).
-  // 3. Rebuild after a one-file edit.
-  const warmCache = join(WORK, 'cache-warm');
-  for (const variant of ['plain', 'instrumented']) build(copy(`prime-${variant}`), warmCache, variant === 'instrumented');
-  for (let i = 0; i < REPS; i++) {
-    for (const variant of ['plain', 'instrumented']) {
-      const dir = copy(`warm-${variant}-${i}`);
-      warm[variant].push(build(dir, warmCache, variant === 'instrumented'));
-      appendFileSync(join(dir, 'cmp/compare.go'), `\n// edit ${i}\n`);
-      edit[variant].push(build(dir, warmCache, variant === 'instrumented'));
-    }
-  }
-  rmSync(warmCache, { recursive: true, force: true });
 }
+// 2. The module's packages cold, standard library warm (a fresh copy of the module: new paths).
+// 3. Rebuild after a one-file edit.
+const warmCache = join(WORK, 'cache-warm');
+const warm = byVariant();
+const edit = byVariant();
+for (const variant of VARIANTS) build(copy(`prime-${variant}`), warmCache, variant);
+for (let i = 0; i < REPS; i++) {
+  for (const variant of VARIANTS) {
+    const dir = copy(`warm-${variant}-${i}`);
+    warm[variant].push(build(dir, warmCache, variant));
+    appendFileSync(join(dir, 'cmp/compare.go'), `\n// edit ${i}\n`);
+    edit[variant].push(build(dir, warmCache, variant));
+  }
+}
+rmSync(warmCache, { recursive: true, force: true });
 
 // 4. CPU nanoseconds per call: plain, instrumented with telemetry off and on, OpenTelemetry SDK span.
 const bin = (name) => join(WORK, name);
@@ -86,25 +106,21 @@ for (let i = 0; i < REPS; i++) {
 }
 
 const pick = (runs, k) => median(runs.map((r) => r[k]));
-const nsPerCall = Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, median(v)]));
-if (CALLS_ONLY) {
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-  const out = { go: results.go, commit, reps: REPS, load: results.load, loadAfter: (await import('node:os')).loadavg(), nsPerCall, raw: calls };
-  writeFileSync(join(REPO, 'bench/go/calls.json'), `${JSON.stringify(out, null, 2)}\n`);
-  console.log('CPU ns per call:', nsPerCall, 'load', results.load.map((x) => x.toFixed(2)).join(' '));
-  process.exit(0);
-}
+const summary = (runs) => Object.fromEntries(VARIANTS.map((v) => [v, { wall: pick(runs[v], 'wall'), cpu: pick(runs[v], 'cpu') }]));
 Object.assign(results, {
-  coldBuild: { plain: { wall: pick(cold.plain, 'wall'), cpu: pick(cold.plain, 'cpu') }, instrumented: { wall: pick(cold.instrumented, 'wall'), cpu: pick(cold.instrumented, 'cpu') } },
-  moduleColdStdlibWarm: { plain: { wall: pick(warm.plain, 'wall'), cpu: pick(warm.plain, 'cpu') }, instrumented: { wall: pick(warm.instrumented, 'wall'), cpu: pick(warm.instrumented, 'cpu') } },
-  oneFileEdit: { plain: { wall: pick(edit.plain, 'wall'), cpu: pick(edit.plain, 'cpu') }, instrumented: { wall: pick(edit.instrumented, 'wall'), cpu: pick(edit.instrumented, 'cpu') } },
-  nsPerCall,
+  baseline: BASELINE,
+  loadAfter: loadavg(),
+  coldBuild: summary(cold),
+  moduleColdStdlibWarm: summary(warm),
+  oneFileEdit: summary(edit),
+  nsPerCall: Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, median(v)])),
   raw: { cold, warm, edit, calls },
 });
 writeFileSync(join(REPO, 'bench/go/results.json'), `${JSON.stringify(results, null, 2)}\n`);
-const row = (name, r) => `${name.padEnd(38)} ${r.plain.wall.toFixed(2).padStart(7)} s ${r.instrumented.wall.toFixed(2).padStart(7)} s ${(r.instrumented.wall / r.plain.wall).toFixed(2).padStart(6)}x   cpu ${(r.instrumented.cpu / r.plain.cpu).toFixed(2)}x`;
-console.log(`${MODULE}: go test -run '^$' ./... (builds and links every test binary), median of ${REPS}`);
-console.log(`${''.padEnd(38)} ${'plain'.padStart(9)} ${'cti-go'.padStart(9)}  ratio`);
+const cell = (r, v) => `${r[v].wall.toFixed(2).padStart(7)} s ${(r[v].wall / r.plain.wall).toFixed(2).padStart(5)}x cpu ${r[v].cpu.toFixed(1).padStart(6)} s ${(r[v].cpu / r.plain.cpu).toFixed(2).padStart(5)}x`;
+const row = (name, r) => `${name.padEnd(36)} ${r.plain.wall.toFixed(2).padStart(7)} s cpu ${r.plain.cpu.toFixed(1).padStart(6)} s | ${VARIANTS.slice(1).map((v) => cell(r, v)).join(' | ')}`;
+console.log(`${MODULE}: go test -run '^$' ./... (builds and links every test binary), median of ${REPS}; load ${results.load.map((l) => l.toFixed(2)).join(' ')} before, ${results.loadAfter.map((l) => l.toFixed(2)).join(' ')} after`);
+console.log(`${''.padEnd(36)} ${'plain'.padEnd(20)} | ${VARIANTS.slice(1).join(' | ')}`);
 console.log(row('cold (empty GOCACHE)', results.coldBuild));
 console.log(row('module cold, standard library warm', results.moduleColdStdlibWarm));
 console.log(row('rebuild after a one-file edit', results.oneFileEdit));

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 )
@@ -14,6 +13,9 @@ import (
 // compile rewrites the arguments of a compile of a main-module package: its .go files are
 // replaced by instrumented copies under $WORK/bNNN/cti/ and its importcfg gains the runtime.
 func compile(tool string, args []string) ([]string, error) {
+	if os.Getenv("CTI_GO_NESTED") != "" { // the runtime's own build (runtime.go)
+		return args, nil
+	}
 	for _, a := range args {
 		if a == "-std" {
 			return args, nil
@@ -132,23 +134,6 @@ func compile(tool string, args []string) ([]string, error) {
 	return args, nil
 }
 
-// runInstrumenter runs the Node instrumenter (dist/core/go/cli.js) on one package.
-func runInstrumenter(request []byte, answer any) error {
-	node := os.Getenv("CTI_NODE")
-	if node == "" {
-		node = "node"
-	}
-	cmd := exec.Command(node, filepath.Join(home, "dist", "core", "go", "cli.js"))
-	cmd.Stdin = strings.NewReader(string(request))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return json.Unmarshal(out, answer)
-}
-
 // link adds the runtime and its dependencies to the link importcfg. Adding them to a program
 // that never imports the runtime is harmless: the linker only loads what is imported.
 func link(tool string, args []string) ([]string, error) {
@@ -210,14 +195,15 @@ func isDigits(s string) bool {
 }
 
 // The instrumentation cache: <shim dir>/files/<key>.go, or <key>.skip for a file left alone.
-// The key covers everything the instrumenter reads; the shim dir is per cti version.
+// The key covers everything the instrumenter reads and the cti version; bin/cti-go empties the
+// directory when it rebuilds the shim.
 func cacheKey(pkg, root, path string) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return ""
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00", pkg, root, path)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", toolHash, pkg, root, path)
 	h.Write(data)
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -17,14 +17,21 @@ import (
 	"strings"
 )
 
-// Set by bin/cti-go at build time.
 var (
-	toolHash string // hash of the shim, runtime and instrumenter sources: part of the tool id
-	home     string // the package directory (holds dist/ and src/go-toolexec/rt)
+	home     string // the package directory (holds dist/ and src/go-toolexec/rt): set by bin/cti-go
+	toolHash string // hash of the shim, runtime and instrumenter sources, from the stamp: part of the tool id
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "--write-stamp" { // bin/cti-go, after building us
+		if err := writeStamp(os.Args[2]); err != nil {
+			fmt.Fprintf(os.Stderr, "cti-go: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) == 2 && os.Args[1] == "--version" { // also builds the shim: bench/go/run.mjs
+		loadStamp()
 		fmt.Println("cti-go", toolHash)
 		return
 	}
@@ -34,6 +41,9 @@ func main() {
 	}
 	tool, args := os.Args[1], os.Args[2:]
 	name := strings.TrimSuffix(filepath.Base(tool), ".exe")
+	if name == "compile" || name == "link" {
+		loadStamp() // the other tools pass through: what cti is does not matter to them
+	}
 	var err error
 	switch {
 	case len(args) == 1 && args[0] == "-V=full" && (name == "compile" || name == "link"):
