@@ -334,6 +334,9 @@ class module:
                 s.prev = None
                 # The exporter's queue, inline; the rest of _Exporter.add only when there is more to do.
                 x = _exporter
+                if "opentelemetry.sdk.trace" in _modules:
+                    x.add(s)  # the application's SDK may take it
+                    return
                 q = x.queue
                 q.append(s)
                 if not x.steady or len(q) >= _cfg.batch:
