@@ -125,15 +125,11 @@ func daemonSocket(node string) string {
 // startDaemon starts the daemon (unless another compile just did, under the same lock) and
 // connects to it.
 func startDaemon(node, sock string) (net.Conn, error) {
-	lock, err := os.OpenFile(sock+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	unlock, err := lockFile(sock+".lock", 0o600)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if conn, err := net.Dial("unix", sock); err == nil {
 		return conn, nil
 	}

@@ -29,15 +29,11 @@ func runtimePackages(tool, work string) ([]string, error) {
 	if lines, ok := readLines(cache); ok {
 		return lines, nil
 	}
-	lock, err := os.OpenFile(filepath.Join(work, "cti-runtime.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := lockFile(filepath.Join(work, "cti-runtime.lock"), 0o644)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if lines, ok := readLines(cache); ok {
 		return lines, nil
 	}
@@ -227,4 +223,21 @@ func buildFlags() []string {
 		}
 	}
 	return flags
+}
+
+// lockFile takes an exclusive lock on path (created with perm), for compiles running in parallel;
+// the returned function releases it.
+func lockFile(path string, perm os.FileMode) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, perm)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
 }
