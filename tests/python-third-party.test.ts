@@ -10,7 +10,7 @@ it('a real PyPI project passes its own tests under the hook', () => {
     expect(pip.status, pip.stderr).toBe(0);
   }
   const r = spawnSync(PYTHON, ['-m', 'pytest', 'tests/python/test_third_party.py', '-q', '-p', 'no:cacheprovider'], {
-    cwd: REPO, encoding: 'utf8', timeout: 25 * 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    cwd: REPO, encoding: 'utf8', timeout: 25 * 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
   });
-  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  expect(r.status, `${r.error ?? ''} ${r.signal ?? ''}\n${r.stdout}\n${r.stderr}`).toBe(0);
 }, 26 * 60_000);

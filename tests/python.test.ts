@@ -12,6 +12,6 @@ it('pytest tests/python', () => {
     const pip = spawnSync(PYTHON, ['-m', 'pip', 'install', '--quiet', 'pytest'], { encoding: 'utf8' });
     expect(pip.status, pip.stderr).toBe(0);
   }
-  const r = spawnSync(PYTHON, ['-m', 'pytest', 'tests/python', '-q', '-p', 'no:cacheprovider', '--ignore', 'tests/python/test_third_party.py'], { cwd: REPO, encoding: 'utf8', timeout: 20 * 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-  expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+  const r = spawnSync(PYTHON, ['-m', 'pytest', 'tests/python', '-q', '-p', 'no:cacheprovider', '--ignore', 'tests/python/test_third_party.py'], { cwd: REPO, encoding: 'utf8', timeout: 20 * 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  expect(r.status, `${r.error ?? ''} ${r.signal ?? ''}\n${r.stdout}\n${r.stderr}`).toBe(0);
 }, 21 * 60_000);
