@@ -7,7 +7,7 @@ import { instrumentWithLlm } from '../src/core/llm/engine.js';
 import { LessonBook } from '../src/core/llm/lessons.js';
 import { DEFAULT_PRICES, type LlmSettings, type ProviderName } from '../src/core/llm/settings.js';
 import { answerFor, CALC_BEFORE_RETURN_PLAN, CALC_PLAN } from './llm/answers.js';
-import { startFakeLlm, type FakeLlm, type Script } from './llm/fake-llm.js';
+import { startFakeLlm, statementsIn, type FakeLlm, type Script } from './llm/fake-llm.js';
 
 const CALC = readFileSync(new URL('./llm/samples/Calc.java', import.meta.url), 'utf8');
 let fake: FakeLlm | undefined;
@@ -101,6 +101,26 @@ describe('LLM engine (fake servers, real clients)', () => {
     expect(result.code).toBe(CALC);
     const warning = result.diagnostics.find((d) => d.message.startsWith('add left uninstrumented'));
     expect(warning?.message).toMatch(/rejected 3 times/);
+  });
+
+  it('rejects answers that add code of their own or wrap part of a body, however well they parse', async () => {
+    const insertions = (p: string, extra: (s: { enter: string; exit: string }) => Array<{ line: number; where: string; code: string }>) => {
+      const s = statementsIn(p, 2);
+      return { text: JSON.stringify({ insertions: extra(s).map((i) => ({ function: 2, ...i })) }) };
+    };
+    const answers = {
+      'its own statement': (p: string) => insertions(p, (s) => [{ line: 7, where: 'after', code: `${s.enter}\nSystem.exit(3);\ntry {` }, { line: 12, where: 'before', code: `} finally {\n${s.exit}\n}` }]),
+      'a block around original lines': (p: string) => insertions(p, (s) => [{ line: 7, where: 'after', code: `${s.enter}\ntry {` }, { line: 8, where: 'before', code: 'if (x < 0) {' }, { line: 10, where: 'after', code: '}' }, { line: 12, where: 'before', code: `} finally {\n${s.exit}\n}` }]),
+      'a finally in the middle': (p: string) => insertions(p, (s) => [{ line: 7, where: 'after', code: `${s.enter}\ntry {` }, { line: 10, where: 'after', code: `} finally {\n${s.exit}\n}` }]),
+    };
+    for (const [what, answer] of Object.entries(answers)) {
+      const { result, fake: f } = await run([answer]);
+      expect(f.requests, what).toHaveLength(3);
+      expect(result.code, what).toBe(CALC);
+      expect(result.diagnostics.find((d) => d.message.startsWith('twice left uninstrumented'))?.message, what).toMatch(/rejected 3 times; last: inserted code .* adds code of its own/);
+      expect(f.requests[1]!.prompt, what).toMatch(/nothing else, plus `try \{` right after the entry statement/);
+      await f.close();
+    }
   });
 
   it('rejects insertion points outside the function and answers missing an exit before a return', async () => {

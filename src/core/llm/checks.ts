@@ -5,7 +5,9 @@
  *      original code would hide that code);
  *  (b) the result parses with the language's grammar without ERROR or MISSING nodes;
  *  (c) the function got the exact entry and exit statements, in code (not comments), with an exit
- *      before every `return` unless the exit sits in a finally/ensure/defer that covers them.
+ *      before every `return` unless the exit sits in a finally/ensure/defer that covers them;
+ *  (d) nothing else was added: no code of the model's own, no block opened around original code,
+ *      except the language's one wrapping (try/finally, ensure) around the whole body.
  */
 import { parse, syntaxErrors, type Node } from '../tree-sitter/index.js';
 import { applyPlaced, type Placed } from './insertions.js';
@@ -56,6 +58,39 @@ function straddles(root: Node, output: string, ranges: Ranges): string | null {
 
 const SCOPE_EXIT = /finally|ensure|defer/;
 
+const ENTER = '\u0001';
+const EXIT = '\u0002';
+
+/**
+ * (d) The insertions at each place, with the given statements taken out and whitespace dropped,
+ * must be statements only, or the wrapping: `try{` after the entry in the function's first
+ * insertion and `}finally{<exit>}` before its closing line, or `ensure<exit>` there (Ruby).
+ */
+export function onlyGivenStatements(unit: Unit, lines: Lines, statements: LanguageStatements, expected: Record<EventKind, string>, placed: readonly Placed[]): string | null {
+  const groups = new Map<number, { text: string; first: Placed }>();
+  for (const p of [...placed].sort((a, b) => a.offset - b.offset)) {
+    const g = groups.get(p.offset) ?? { text: '', first: p };
+    g.text += p.text;
+    groups.set(p.offset, g);
+  }
+  const closing = lines.start(unit.endLine);
+  const firstOffset = Math.min(...groups.keys());
+  const wrap = statements.wrap;
+  for (const [offset, { text, first }] of groups) {
+    const shape = text.split(expected.enter).join(ENTER).split(expected.exit).join(EXIT).replace(/\s+/g, '');
+    if (/^[\u0001\u0002]+$/.test(shape)) continue;
+    if (wrap === 'try-finally' && shape === `${ENTER}try{` && offset === firstOffset) continue;
+    if (wrap === 'try-finally' && shape === `}finally{${EXIT}}` && offset === closing) continue;
+    if (wrap === 'ensure' && shape === `ensure${EXIT}` && offset === closing) continue;
+    const rest = shape.replace(/[\u0001\u0002]/g, ' ').trim().slice(0, 60);
+    const allowed = wrap === 'try-finally'
+      ? ', plus `try {` right after the entry statement and `} finally {`, the exit statement and `}` right before the function\'s closing line'
+      : wrap === 'ensure' ? ', plus `ensure` and the exit statement right before the method\'s final `end`' : '';
+    return `inserted code ${first.insertion.where} line ${first.insertion.line} adds code of its own (${JSON.stringify(rest)}): insert the given statements exactly as written and nothing else${allowed}`;
+  }
+  return null;
+}
+
 /** Validates one function's insertions applied alone to the original. Returns the problems (empty: accepted). */
 export async function checkUnit(
   original: string,
@@ -82,6 +117,8 @@ export async function checkUnit(
     const merged = straddles(tree.rootNode, output, ranges);
     if (merged) problems.push(merged);
     if (problems.length) return problems;
+    const added = onlyGivenStatements(unit, lines, statements, expected, placed);
+    if (added) return [added];
 
     // (c) exact statements, in code.
     const found = (kind: EventKind) => {

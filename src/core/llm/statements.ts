@@ -24,6 +24,11 @@ export interface LanguageStatements {
    * happens after a `return`'s expression is evaluated, as it should.
    */
   exitGuard?: (exitStatement: string, site: EventSite) => string;
+  /**
+   * The only code an answer may add besides the statements: `try {` right after the entry with
+   * `} finally { exit }` before the closing line, or `ensure` + exit before Ruby's final `end`.
+   */
+  wrap?: 'try-finally' | 'ensure';
 }
 
 /** Marker each statement carries, in every language's escaping: validation looks for it. */
@@ -69,6 +74,7 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
     exitAdvice: 'the exit statement is a scope guard: put it once, right after the entry statement (in a constructor with an initializer list, at the start of the body)',
   },
   java: {
+    wrap: 'try-finally',
     statement: (kind, site) =>
       `{ java.time.Instant cti_i = java.time.Instant.now(); String cti_l = "${dq(head(kind, site, 'java'))},\\"ts\\":" + (cti_i.getEpochSecond() * 1000000000L + cti_i.getNano()) + ",\\"tid\\":" + Thread.currentThread().getId() + "}"; `
       + 'String cti_p = System.getenv("CTI_TRACES_FILE"); if (cti_p == null) System.err.println(cti_l); else try { java.nio.file.Files.writeString(java.nio.file.Path.of(cti_p), cti_l + "\\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND); } catch (java.io.IOException cti_e) { } }',
@@ -83,28 +89,33 @@ export const STATEMENTS: Record<string, LanguageStatements> = {
     exitAdvice: 'the exit statement is a scope guard (Drop): put it once, right after the entry statement',
   },
   ruby: {
+    wrap: 'ensure',
     statement: (kind, site) =>
       `cti_l = "${dq(head(kind, site, 'ruby')).replace(/#/g, '\\#')},\\"ts\\":#{Process.clock_gettime(Process::CLOCK_REALTIME, :nanosecond)},\\"tid\\":#{Thread.current.object_id}}\\n"; (cti_p = ENV["CTI_TRACES_FILE"]) ? File.write(cti_p, cti_l, mode: "a") : $stderr.write(cti_l)`,
     exitAdvice: 'put the exit statement in an `ensure` clause: insert the two lines `ensure` and the statement before the method\'s final `end` (if the method already has an ensure clause, add the statement at its start); never as the last expression (it would change the return value)',
   },
   c_sharp: {
+    wrap: 'try-finally',
     statement: (kind, site) =>
       `{ var cti_l = "${dq(head(kind, site, 'c_sharp'))},\\"ts\\":" + ((System.DateTime.UtcNow.Ticks - 621355968000000000L) * 100L) + ",\\"tid\\":" + System.Environment.CurrentManagedThreadId + "}"; `
       + 'var cti_p = System.Environment.GetEnvironmentVariable("CTI_TRACES_FILE"); if (cti_p == null) System.Console.Error.WriteLine(cti_l); else try { System.IO.File.AppendAllText(cti_p, cti_l + "\\n"); } catch (System.IO.IOException) { } }',
     exitAdvice: 'put the exit statement right before every `return` and before the closing brace of a method that can fall off its end, or wrap the body: `try {` after the opening brace and `} finally { <exit> }` before the closing one',
   },
   php: {
+    wrap: 'try-finally',
     statement: (kind, site) =>
       `(function ($cti_l) { $cti_p = getenv('CTI_TRACES_FILE'); if ($cti_p === false) { file_put_contents('php://stderr', $cti_l); } else { file_put_contents($cti_p, $cti_l, FILE_APPEND | LOCK_EX); } })('${head(kind, site, 'php').replace(/\\/g, '\\\\').replace(/'/g, "\\'")},"ts":' . ((int) (microtime(true) * 1000000) * 1000) . ',"tid":' . getmypid() . "}\\n");`,
     exitAdvice: 'put the exit statement right before every `return` and before the closing brace of a function that can fall off its end, or wrap the body in `try {` ... `} finally { <exit> }`',
   },
   kotlin: {
+    wrap: 'try-finally',
     statement: (kind, site) =>
       `run { val cti_i = java.time.Instant.now(); val cti_l = "${dq(head(kind, site, 'kotlin')).replace(/\$/g, '\\$')},\\"ts\\":" + (cti_i.epochSecond * 1000000000L + cti_i.nano) + ",\\"tid\\":" + Thread.currentThread().id + "}"; `
       + 'val cti_p = System.getenv("CTI_TRACES_FILE"); if (cti_p == null) System.err.println(cti_l) else java.io.File(cti_p).appendText(cti_l + "\\n") }',
     exitAdvice: 'put the exit statement right before every `return` and before the closing brace of a function that can fall off its end, or wrap the body in `try {` ... `} finally { <exit> }`',
   },
   scala: {
+    wrap: 'try-finally',
     statement: (kind, site) =>
       `locally({ val cti_i = java.time.Instant.now(); val cti_l = "${dq(head(kind, site, 'scala'))},\\"ts\\":" + (cti_i.getEpochSecond * 1000000000L + cti_i.getNano) + ",\\"tid\\":" + Thread.currentThread().getId + "}"; `
       + 'val cti_p = System.getenv("CTI_TRACES_FILE"); if (cti_p == null) System.err.println(cti_l) else java.nio.file.Files.write(java.nio.file.Paths.get(cti_p), (cti_l + "\\n").getBytes("UTF-8"), java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND) })',
