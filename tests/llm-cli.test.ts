@@ -1,6 +1,6 @@
 /**
  * `cti instrument` on a mixed-language tree with a (fake) Ollama configured as the README shows,
- * then the instrumented Java, C, C++, Rust and Bash samples compiled and run (where the compiler exists),
+ * then the instrumented Java, C, C++, Rust, Bash, Ruby and PHP samples compiled and run (where the toolchain exists),
  * and their event streams turned into spans by `cti ingest`.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -67,17 +67,17 @@ describe('cti instrument with an LLM provider', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { instrumented: number; llm: { calls: number; models: string[] }; results: Array<{ file: string; action: string; stats: { functions: number } | null }> };
-    for (const f of ['src/Calc.java', 'src/calc.c', 'src/calc.cpp', 'src/calc.rs', 'src/calc.sh', 'src/math.js']) {
+    for (const f of ['src/Calc.java', 'src/calc.c', 'src/calc.cpp', 'src/calc.rs', 'src/calc.sh', 'src/calc.rb', 'src/calc.php', 'src/math.js']) {
       expect(summary.results.find((x) => x.file === f), f).toMatchObject({ action: 'instrumented' });
     }
     expect(summary.results.find((x) => x.file === 'src/calc.rs')!.stats!.functions).toBe(3);
-    expect(summary.llm).toMatchObject({ calls: 5, models: ['qwen-a', 'qwen-b'] });
+    expect(summary.llm).toMatchObject({ calls: 7, models: ['qwen-a', 'qwen-b'] });
     expect(new Set(fake.requests.map((q) => q.model))).toEqual(new Set(['qwen-a', 'qwen-b']));
     expect(fake.requests.every((q) => q.path === '/api/chat')).toBe(true);
 
     const again = await cti(['instrument', 'proj', '--out', 'out2', '--root', 'proj'], ollama());
     expect(again.code).toBe(0);
-    expect(fake.requests).toHaveLength(5);
+    expect(fake.requests).toHaveLength(7);
     expect(again.stderr).toMatch(/0 model calls/);
     expect(readFileSync(join(DIR, 'out2/src/Calc.java'), 'utf8')).toBe(readFileSync(join(DIR, 'out/src/Calc.java'), 'utf8'));
   });
@@ -160,6 +160,22 @@ describe('cti instrument with an LLM provider', () => {
     // An unwritable CTI_TRACES_FILE changes nothing either.
     const unwritable = spawnSync('bash', [join(dir, 'calc.sh')], { encoding: 'utf8', env: { ...process.env, CTI_TRACES_FILE: '/nonexistent/dir/events' } });
     expect([unwritable.stdout, unwritable.stderr, unwritable.status]).toEqual([plain.stdout, plain.stderr, plain.status]);
+  });
+
+  /** Same output and exit status as the original, and the spans main → twice → add. */
+  async function sameAsOriginal(command: string, file: string) {
+    const plain = spawnSync(command, [join(SAMPLES, file)], { encoding: 'utf8' });
+    expect([plain.stdout, plain.status]).toEqual(['6\n', 0]);
+    const spans = await traced(command, [join(DIR, 'out/src', file)], join(DIR, 'out/src'));
+    expect(spans.find((s) => s.name === 'add')!.attributes).toMatchObject({ 'code.file.path': `src/${file}` });
+  }
+
+  it.skipIf(!has('ruby'))('the instrumented Ruby sample runs the same (ensure keeps the value) and gives main → twice → add', async () => {
+    await sameAsOriginal('ruby', 'calc.rb');
+  });
+
+  it.skipIf(!has('php'))('the instrumented PHP sample runs the same and gives main → twice → add', async () => {
+    await sameAsOriginal('php', 'calc.php');
   });
 
   it.skipIf(!has('rustc'))('the instrumented Rust sample compiles, runs and gives main → twice → add', async () => {

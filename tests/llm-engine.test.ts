@@ -123,6 +123,20 @@ describe('LLM engine (fake servers, real clients)', () => {
     }
   });
 
+  it('rejects a statement inserted where it joins an original statement (Ruby `y =` continued on the next line)', async () => {
+    const ruby = 'def total(a)\n  y =\n    a * 2\n  y\nend\n';
+    const joining = (p: string) => {
+      const s = statementsIn(p, 1);
+      return { text: JSON.stringify({ insertions: [{ function: 1, line: 1, where: 'after', code: s.enter }, { function: 1, line: 2, where: 'after', code: s.enter }, { function: 1, line: 5, where: 'before', code: `ensure\n  ${s.exit}` }] }) };
+    };
+    fake = await startFakeLlm([joining]);
+    const client = new LlmClient(settings(fake.url, 'ollama'));
+    const result = await instrumentWithLlm(ruby, { filename: 'total.rb', relativePath: 'total.rb', language: 'ruby', client, lessons: new LessonBook(null) });
+    expect(fake.requests).toHaveLength(3);
+    expect(result.code).toBe(ruby);
+    expect(result.diagnostics.find((d) => d.severity === 'warning')?.message).toMatch(/inserted code changes how original line 3 is read \(at "a"\)/);
+  });
+
   it('rejects insertion points outside the function and answers missing an exit before a return', async () => {
     const plan = { ...CALC_BEFORE_RETURN_PLAN, 2: CALC_BEFORE_RETURN_PLAN[2]!.filter((s) => s.line !== 9) };
     const outside = (p: string) => ({ text: answerFor({ ...plan, 1: [{ kind: 'enter', line: 1, where: 'before' }] }, p) });

@@ -7,40 +7,71 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAnswer } from '../src/core/llm/answer.js';
+import { checkUnit } from '../src/core/llm/checks.js';
+import { place, type Insertion, type Placed } from '../src/core/llm/insertions.js';
 import { STATEMENTS } from '../src/core/llm/statements.js';
+import { findUnits, Lines } from '../src/core/llm/units.js';
 import { EventSpans } from '../src/server/event-spans.js';
 import { importJsonl } from '../src/server/jsonl-import.js';
 import { TraceStore } from '../src/server/store.js';
 import { parse, syntaxErrors } from '../src/core/tree-sitter/index.js';
 
-/** A two-line-body function per language; ENTER/EXIT mark where the statements go. */
+/** A function per language as the advice says to instrument it: `+` marks the inserted lines. */
 const SAMPLES: Record<string, string> = {
-  c: 'int f(int x) {\nENTER\nEXIT\n  return x;\n}\n',
-  cpp: 'int f(int x) {\nENTER\nEXIT\n  return x;\n}\n',
-  java: 'class A {\n  int f(int x) {\nENTER\ntry {\n    return x;\n} finally {\nEXIT\n}\n  }\n}\n',
-  rust: 'fn f(x: i32) -> i32 {\nENTER\nEXIT\n    x\n}\n',
-  ruby: 'def f(x)\nENTER\n  x\nensure\nEXIT\nend\n',
-  c_sharp: 'class A {\n  int F(int x) {\nENTER\ntry {\n    return x;\n} finally {\nEXIT\n}\n  }\n}\n',
-  php: '<?php\nfunction f($x) {\nENTER\ntry {\n  return $x;\n} finally {\nEXIT\n}\n}\n',
-  kotlin: 'fun f(x: Int): Int {\nENTER\ntry {\n  return x\n} finally {\nEXIT\n}\n}\n',
-  scala: 'object A {\n  def f(x: Int): Int = {\nENTER\nEXIT\n    x\n  }\n}\n',
-  swift: 'func f(x: Int) -> Int {\nENTER\nEXIT\n  return x\n}\n',
-  bash: 'f() {\nENTER\nEXIT\n  echo "$1"\n}\n',
+  c: 'int f(int x) {\n+ENTER\n+EXIT\n  return x;\n}\n',
+  cpp: 'int f(int x) {\n+ENTER\n+EXIT\n  return x;\n}\n',
+  java: 'class A {\n  int f(int x) {\n+ENTER\n+try {\n    return x;\n+} finally {\n+EXIT\n+}\n  }\n}\n',
+  rust: 'fn f(x: i32) -> i32 {\n+ENTER\n+EXIT\n    x\n}\n',
+  ruby: 'def f(x)\n+ENTER\n  x\n+ensure\n+EXIT\nend\n',
+  c_sharp: 'class A {\n  int F(int x) {\n+ENTER\n+try {\n    return x;\n+} finally {\n+EXIT\n+}\n  }\n}\n',
+  php: '<?php\nfunction f($x) {\n+ENTER\n+try {\n  return $x;\n+} finally {\n+EXIT\n+}\n}\n',
+  kotlin: 'fun f(x: Int): Int {\n+ENTER\n+try {\n  return x\n+} finally {\n+EXIT\n+}\n}\n',
+  scala: 'object A {\n  def f(x: Int): Int = {\n+ENTER\n+try {\n    x\n+} finally {\n+EXIT\n+}\n  }\n}\n',
+  swift: 'func f(x: Int) -> Int {\n+ENTER\n+EXIT\n  return x\n}\n',
+  bash: 'f() {\n+ENTER\n  echo "$1"\n+EXIT\n}\n',
 };
 
 describe('LLM runtime statements', () => {
+  const site = { fn: 'f "q" {x} $y #z %d \\', file: 'src/a b.x', line: 1 };
+  const statementsOf = (lang: string) => {
+    const s = STATEMENTS[lang]!;
+    const exit = s.statement('exit', site);
+    return { enter: s.statement('enter', site), exit: s.exitGuard?.(exit, site) ?? exit };
+  };
+  // Replacer functions: the statements hold `$$` and `$'`, which a replacement string would expand.
+  const fill = (line: string, lang: string) => line.slice(1).replace('ENTER', () => statementsOf(lang).enter).replace('EXIT', () => statementsOf(lang).exit);
+
   for (const [lang, sample] of Object.entries(SAMPLES)) {
     it(`${lang}: entry and exit statements parse in place`, async () => {
       const s = STATEMENTS[lang]!;
-      const site = { fn: 'f "q" {x} $y #z %d \\', file: 'src/a b.x', line: 1 };
-      const exit = s.statement('exit', site);
-      const code = `${(s.prelude ?? []).join('\n')}\n${sample.replace('ENTER', s.statement('enter', site)).replace('EXIT', s.exitGuard?.(exit, site) ?? exit)}`;
+      const code = `${(s.prelude ?? []).join('\n')}\n${sample.split('\n').map((l) => (l.startsWith('+') ? fill(l, lang) : l)).join('\n')}`;
       const tree = await parse(code, lang);
       try {
         expect(syntaxErrors(tree), code).toEqual([]);
       } finally {
         tree.delete();
       }
+    });
+
+    it(`${lang}: the insertions the advice describes pass every check`, async () => {
+      const lines = sample.split('\n');
+      const original = lines.filter((l) => !l.startsWith('+')).join('\n');
+      const { units: [unit] } = await findUnits(original, lang);
+      const insertions: Insertion[] = [];
+      let at = 1; // original line number of the next original line
+      for (const l of lines) {
+        if (!l.startsWith('+')) {
+          at++;
+          continue;
+        }
+        const last = insertions.at(-1);
+        if (last?.line === at) last.code += `\n${fill(l, lang)}`;
+        else insertions.push({ function: 1, line: at, where: 'before', code: fill(l, lang) });
+      }
+      const text = new Lines(original);
+      const placed = insertions.map((i) => place(unit!, i, text)).filter((p): p is Placed => typeof p !== 'string');
+      expect(placed).toHaveLength(insertions.length);
+      expect(await checkUnit(original, text, lang, STATEMENTS[lang]!, unit!, statementsOf(lang), placed, [])).toEqual([]);
     });
   }
   it('covers every language with statements', () => {

@@ -13,7 +13,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { instrument } from '../src/core/index.js';
 import { startServer } from '../src/server/serve.js';
 import { TraceStore } from '../src/server/store.js';
-import { ensureChromium, launchChromium } from './browser/harness.js';
+import { launchChromium } from './browser/harness.js';
 import { REPO, RUNTIME } from './helpers/run-both.js';
 
 const ARTIFACTS = join(REPO, 'tests/.artifacts');
@@ -35,7 +35,6 @@ describe('the demo and its viewer in Chromium', () => {
   let traceId: string;
 
   beforeAll(async () => {
-    ensureChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'cti-viewer-'));
     demo = spawn(process.execPath, [join(REPO, 'bin/cti.js'), 'demo', '--port', '0'], { cwd: work, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,10 +1,9 @@
 /**
- * What the real-browser tests share: Debian's Chromium (installed with apt when missing) driven by
+ * What the real-browser tests share: Debian's Chromium (installed by tests/setup/apt.ts) driven by
  * playwright-core, and a local OTLP/HTTP receiver that answers CORS like the OpenTelemetry
  * Collector and parses bodies with the `cti serve` decoder.
  */
-import { execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -17,13 +16,6 @@ import type { SpanData } from '../../src/runtime/span-data.js';
 export const CHROMIUM = '/usr/bin/chromium';
 export const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
-
-/** Installs Debian's chromium with apt when it is missing (browser downloads do not work here). */
-export function ensureChromium(): void {
-  if (!existsSync(CHROMIUM)) {
-    execSync('apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium', { stdio: 'inherit', timeout: 230_000 });
-  }
-}
 
 /** Headless Chromium with a fresh profile in `profileDir`. */
 export function launchChromium(profileDir: string): Promise<BrowserContext> {
@@ -84,7 +76,6 @@ export interface BrowserSession {
 export function browserSession(prefix: string): BrowserSession {
   const session = {} as BrowserSession;
   beforeAll(async () => {
-    ensureChromium();
     session.work = mkdtempSync(join(tmpdir(), prefix));
     session.receiver = await startReceiver();
     session.context = await launchChromium(join(session.work, 'profile'));

@@ -1,8 +1,8 @@
 /** Scripted model answers for the samples: what a good model would say, and typical bad answers. */
 import { statementsIn } from './fake-llm.js';
 
-/** 'enter'/'exit': the statement; 'try'/'finally': the statement wrapped as the Java advice says. */
-export type Plan = Record<number, Array<{ kind: 'enter' | 'exit' | 'try' | 'finally'; line: number; where: 'before' | 'after' }>>;
+/** 'enter'/'exit': the statement; 'try'/'finally': the statement wrapped as the Java advice says; 'ensure': Ruby's. */
+export type Plan = Record<number, Array<{ kind: 'enter' | 'exit' | 'try' | 'finally' | 'ensure'; line: number; where: 'before' | 'after' }>>;
 
 /** Calc.java: entry then `try {` after each opening line, `} finally { exit }` before each closing brace. */
 export const CALC_PLAN: Plan = {
@@ -25,7 +25,7 @@ export function answerFor(plan: Plan, prompt: string): string {
     if (!prompt.includes(`## Function ${id}:`)) continue;
     const s = statementsIn(prompt, Number(id));
     for (const step of steps) {
-      const code = step.kind === 'try' ? `${s.enter}\ntry {` : step.kind === 'finally' ? `} finally {\n    ${s.exit}\n}` : s[step.kind];
+      const code = step.kind === 'try' ? `${s.enter}\ntry {` : step.kind === 'finally' ? `} finally {\n    ${s.exit}\n}` : step.kind === 'ensure' ? `ensure\n  ${s.exit}` : s[step.kind];
       insertions.push({ function: Number(id), line: step.line, where: step.where, code });
     }
   }
@@ -57,8 +57,22 @@ export const BASH_PLAN: Plan = {
   4: [{ kind: 'enter', line: 21, where: 'after' }, { kind: 'exit', line: 25, where: 'before' }],
 };
 
+/** Ruby: entry after the `def` line, `ensure` + exit before the final `end` (the last expression stays the value). */
+export const RUBY_PLAN: Plan = {
+  1: [{ kind: 'enter', line: 2, where: 'after' }, { kind: 'ensure', line: 5, where: 'before' }],
+  2: [{ kind: 'enter', line: 7, where: 'after' }, { kind: 'ensure', line: 12, where: 'before' }],
+  3: [{ kind: 'enter', line: 14, where: 'after' }, { kind: 'ensure', line: 16, where: 'before' }],
+};
+
+/** PHP (braces on their own lines): entry and `try {` after the `{`, `} finally { exit }` before the `}`. */
+export const PHP_PLAN: Plan = {
+  1: [{ kind: 'try', line: 4, where: 'after' }, { kind: 'finally', line: 7, where: 'before' }],
+  2: [{ kind: 'try', line: 10, where: 'after' }, { kind: 'finally', line: 15, where: 'before' }],
+  3: [{ kind: 'try', line: 18, where: 'after' }, { kind: 'finally', line: 20, where: 'before' }],
+};
+
 /** A scripted model that knows the samples: picks the plan by the file named in the prompt. */
 export function sampleModel(prompt: string): { text: string } {
-  const plan = prompt.includes('Calc.java') ? CALC_PLAN : prompt.includes('calc.cpp') ? CPP_PLAN : prompt.includes('calc.c') ? C_PLAN : prompt.includes('calc.rs') ? RUST_PLAN : prompt.includes('calc.sh') ? BASH_PLAN : {};
+  const plan = prompt.includes('Calc.java') ? CALC_PLAN : prompt.includes('calc.rb') ? RUBY_PLAN : prompt.includes('calc.php') ? PHP_PLAN : prompt.includes('calc.cpp') ? CPP_PLAN : prompt.includes('calc.c') ? C_PLAN : prompt.includes('calc.rs') ? RUST_PLAN : prompt.includes('calc.sh') ? BASH_PLAN : {};
   return { text: answerFor(plan, prompt) };
 }

@@ -7,7 +7,9 @@
  *  (c) the function got the exact entry and exit statements, in code (not comments), with an exit
  *      before every `return` unless the exit sits in a finally/ensure/defer that covers them;
  *  (d) nothing else was added: no code of the model's own, no block opened around original code,
- *      except the language's one wrapping (try/finally, ensure) around the whole body.
+ *      except the language's one wrapping (try/finally, ensure) around the whole body;
+ *  (e) every original token of the function keeps its place in the syntax tree, so no insertion
+ *      joined an original statement (`x =` continued on the next line takes the statement as value).
  */
 import { parse, syntaxErrors, type Node } from '../tree-sitter/index.js';
 import { applyPlaced, type Placed } from './insertions.js';
@@ -52,6 +54,49 @@ function straddles(root: Node, output: string, ranges: Ranges): string | null {
       else orig = true;
     }
     if (ins && orig) return `inserted code merges with original code at line ${node.startPosition.row + 1} (${JSON.stringify(node.text.slice(0, 40))})`;
+  }
+  return null;
+}
+
+/**
+ * (e) Each original token of the function (its offsets in the output shifted by what was inserted
+ * before it) has the same ancestor types as in the original, leaving out nodes that begin and end in
+ * inserted text (the try/finally wrapping).
+ */
+function treeKept(originalRoot: Node, outputRoot: Node, ranges: Ranges, from: number, to: number): string | null {
+  const inside = (i: number) => ranges.some((r) => i >= r.start && i < r.end);
+  const shift = (o: number) => o + ranges.reduce((n, r) => n + (r.placed.offset <= o ? r.end - r.start : 0), 0);
+  const ancestors = (leaf: Node) => {
+    const out: Node[] = [];
+    for (let n = leaf.parent; n; n = n.parent) out.push(n);
+    return out;
+  };
+  // Can the output's ancestors become the original's by leaving out nodes bounded by inserted text?
+  const reducible = (got: Node[], want: string[]) => {
+    let can = new Array<boolean>(want.length + 1).fill(false);
+    can[want.length] = true; // from the end: got[i..] against want[j..]
+    for (let i = got.length - 1; i >= 0; i--) {
+      const next = new Array<boolean>(want.length + 1).fill(false);
+      const removable = inside(got[i]!.startIndex) && inside(got[i]!.endIndex - 1);
+      for (let j = want.length; j >= 0; j--) next[j] = (removable && can[j]!) || (j < want.length && got[i]!.type === want[j] && can[j + 1]!);
+      can = next;
+    }
+    return can[0]!;
+  };
+  const stack: Node[] = [originalRoot];
+  while (stack.length) {
+    const node = stack.pop()!;
+    if (node.endIndex <= from || node.startIndex >= to) continue;
+    if (node.childCount > 0) {
+      for (let i = node.childCount - 1; i >= 0; i--) stack.push(node.child(i)!); // popped in text order
+      continue;
+    }
+    if (node.startIndex === node.endIndex) continue;
+    const start = shift(node.startIndex);
+    const moved = outputRoot.descendantForIndex(start, start + node.endIndex - node.startIndex);
+    if (!moved || moved.type !== node.type || !reducible(ancestors(moved), ancestors(node).map((n) => n.type))) {
+      return `inserted code changes how original line ${node.startPosition.row + 1} is read (at ${JSON.stringify(node.text.slice(0, 40))}): insert whole statements between statements only`;
+    }
   }
   return null;
 }
@@ -119,6 +164,13 @@ export async function checkUnit(
     if (problems.length) return problems;
     const added = onlyGivenStatements(unit, lines, statements, expected, placed);
     if (added) return [added];
+    const originalTree = await parse(original, language);
+    try {
+      const moved = treeKept(originalTree.rootNode, tree.rootNode, ranges, lines.start(unit.startLine), lines.start(unit.endLine + 1));
+      if (moved) return [moved];
+    } finally {
+      originalTree.delete();
+    }
 
     // (c) exact statements, in code.
     const found = (kind: EventKind) => {

@@ -68,6 +68,8 @@ const requireFromHere = createRequire(import.meta.url);
 let languageTable: LanguageInfo[] | undefined;
 let initPromise: Promise<void> | undefined;
 const languageCache = new Map<string, Promise<Language>>();
+/** The latest grammar load: the next one waits for it. */
+let loading: Promise<Language> | undefined;
 const parserCache = new Map<string, Parser>();
 const queryCache = new Map<string, Promise<Query>>();
 
@@ -102,7 +104,10 @@ export function loadLanguage(id: string): Promise<Language> {
       initPromise = undefined;
       throw error;
     });
-    cached = initPromise.then(() => Language.load(requireFromHere.resolve(`tree-sitter-wasms/out/${requireInfo(id).wasm}`)));
+    // One load at a time: web-tree-sitter links each grammar's module into shared tables, and two
+    // loads in flight mix up their scanners' symbols ("bad export type for '…_scanner_create'").
+    const wasm = requireFromHere.resolve(`tree-sitter-wasms/out/${requireInfo(id).wasm}`);
+    cached = loading = Promise.all([initPromise, loading?.catch(() => undefined)]).then(() => Language.load(wasm));
     // A failed load is not cached: the next call retries.
     cached.catch(() => languageCache.delete(id));
     languageCache.set(id, cached);
