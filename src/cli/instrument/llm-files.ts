@@ -14,8 +14,8 @@ import { PACKAGE_VERSION } from '../../core/version.js';
 import { writeOutput, type FileOutcome } from './process-file.js';
 import type { PlannedFile } from './plan.js';
 
-/** Bumped when the engine's output for the same answers may change. */
-const LLM_ENGINE_VERSION = '1';
+/** Bumped when the engine's output for the same answers may change (2: checks (d) and (e) added). */
+const LLM_ENGINE_VERSION = '2';
 
 export interface LlmRunOptions {
   settings: LlmSettings;
