@@ -106,8 +106,8 @@ export function loadLanguage(id: string): Promise<Language> {
     });
     // One load at a time: web-tree-sitter links each grammar's module into shared tables, and two
     // loads in flight mix up their scanners' symbols ("bad export type for '…_scanner_create'").
-    const wasm = requireFromHere.resolve(`tree-sitter-wasms/out/${requireInfo(id).wasm}`);
-    cached = loading = Promise.all([initPromise, loading?.catch(() => undefined)]).then(() => Language.load(wasm));
+    cached = loading = Promise.all([initPromise, loading?.catch(() => undefined)])
+      .then(() => Language.load(requireFromHere.resolve(`tree-sitter-wasms/out/${requireInfo(id).wasm}`)));
     // A failed load is not cached: the next call retries.
     cached.catch(() => languageCache.delete(id));
     languageCache.set(id, cached);
