@@ -111,7 +111,7 @@ const EXIT = '\u0002';
  * must be statements only, or the wrapping: `try{` after the entry in the function's first
  * insertion and `}finally{<exit>}` before its closing line, or `ensure<exit>` there (Ruby).
  */
-export function onlyGivenStatements(unit: Unit, lines: Lines, statements: LanguageStatements, expected: Record<EventKind, string>, placed: readonly Placed[]): string | null {
+function onlyGivenStatements(unit: Unit, lines: Lines, statements: LanguageStatements, expected: Record<EventKind, string>, placed: readonly Placed[]): string | null {
   const groups = new Map<number, { text: string; first: Placed }>();
   for (const p of [...placed].sort((a, b) => a.offset - b.offset)) {
     const g = groups.get(p.offset) ?? { text: '', first: p };
