@@ -119,7 +119,9 @@ def _runtime_class(base):
             except Exception:
                 return ctx
 
-        def __getattr__(self, name):
+        def __getattr__(self, name):  # anything else the application reads is the real one's
+            if name.startswith("_cti"):
+                raise AttributeError(name)
             return getattr(self._cti_real, name)
 
     Runtime.__name__ = Runtime.__qualname__ = base.__name__
