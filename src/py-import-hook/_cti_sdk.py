@@ -154,5 +154,11 @@ def _stand_in_class():
                 method = getattr(target, name, None)
                 if method is not None:
                     setattr(self, name, method)
+            self._cti_target = target
+
+        def __getattr__(self, name):  # the SDK span's own fields (name, attributes, …) are the target's
+            if name == "_cti_target":
+                raise AttributeError(name)
+            return getattr(self._cti_target, name)
 
     return CtiSpan

@@ -384,7 +384,7 @@ def f(n):
     with tracer.start_as_current_span("B"):
         r = g(n)
     trace.get_current_span().set_attribute("seen", r)  # lands where it did without cti
-    out = []
+    out = [trace.get_current_span().name]  # the SDK span's own field, as without cti
     t = threading.Thread(target=worker, args=(n, out))
     t.start()
     t.join()
