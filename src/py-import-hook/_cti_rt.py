@@ -534,7 +534,7 @@ def _bridge():
 _plain_enter = module.enter
 
 
-def cti_is_newer(s, span):
+def _cti_newer(s, span):
     """Whether the recording cti span s started after `span`, the application's current span."""
     if span is None:
         return True
@@ -557,7 +557,7 @@ def _enter_bridged(self, meta, *args):
         if cur is None and _thread_parents_data:
             cur = _adopt_thread_parent()
         span = _otel_get().get(_otel_key)  # the application's current span (inline: per call)
-        if cur is None or not cur.rec or span is None or span is getattr(cur, "otel", None) or cti_is_newer(cur, span):
+        if cur is None or not cur.rec or span is None or span is getattr(cur, "otel", None) or _cti_newer(cur, span):
             s = _plain_enter(self, meta, *args)
         else:
             s = _enter_under(self, meta, args, cur, span.get_span_context())

@@ -9,7 +9,7 @@ spans do. The SDK has no public way to hand it a finished span: this uses the pr
 bridge() then lets the application's spans nest under cti's: the application reads its current
 context through `opentelemetry.context._RUNTIME_CONTEXT` (get_current, set_value, start_span with
 no context, propagators, log correlation); wrapped, it shows cti's current span when that one is
-newer than the application's (see _cti_rt.cti_is_newer).
+newer than the application's (see _cti_rt._cti_newer).
 """
 import contextvars
 import sys
@@ -109,7 +109,7 @@ def _runtime_class(base):
                 if hit is not None and hit[0] is s and hit[1] is ctx:
                     return hit[2]
                 span = ctx.get(self._cti_key)
-                if not rt.cti_is_newer(s, span):
+                if not rt._cti_newer(s, span):
                     return ctx
                 shown = ctx.copy()
                 shown[self._cti_key] = make(s, span)
