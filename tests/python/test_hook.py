@@ -350,6 +350,7 @@ def test_spans_go_through_the_applications_sdk(project, otel_python):
 
 NEST_APP = '''\
 import asyncio
+import concurrent.futures
 import json
 import sys
 import threading
@@ -388,7 +389,14 @@ def f(n):
     t = threading.Thread(target=worker, args=(n, out))
     t.start()
     t.join()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        out.append(pool.submit(pooled, n).result())
     return r, out
+
+
+def pooled(n):
+    with tracer.start_as_current_span("P"):
+        return h(n)
 
 
 async def step(n):
@@ -436,14 +444,14 @@ def parent_of(spans, name):
 
 
 def test_application_spans_and_cti_spans_nest_both_ways(project, otel_python):
-    """A (app) > f (cti) > B (app) > g (cti) > C (app) > h (cti), and a thread started in f."""
+    """A (app) > f (cti) > B (app) > g (cti) > C (app) > h (cti), and a thread and a pool's task in f."""
     spans = nest_run(project, otel_python, "chain")
     assert len({s["trace"] for s in spans}) == 1
-    chain = {"f": "A", "B": "f", "g": "B", "C": "g", "worker": "f", "W": "worker"}
+    chain = {"f": "A", "B": "f", "g": "B", "C": "g", "worker": "f", "W": "worker", "pooled": "f", "P": "pooled"}
     assert {name: parent_of(spans, name) for name in chain} == chain
     hs = [s for s in spans if s["name"] == "h"]
     parents = {s["span"]: s["name"] for s in spans}
-    assert sorted(parents[s["parent"]] for s in hs) == ["C", "W"]
+    assert sorted(parents[s["parent"]] for s in hs) == ["C", "P", "W"]
     assert [s["parent"] for s in spans if s["name"] == "A"] == [None]
 
 
