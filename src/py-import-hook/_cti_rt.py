@@ -510,6 +510,7 @@ def _otel_parent():
 
 _bridged = False
 _otel_get = _otel_key = None  # the application's real context read, and its current-span key
+_otel_quiet = None  # the key OpenTelemetry sets while instrumentation is suppressed (its exporters)
 
 
 def _bridge_if_sdk():
@@ -519,13 +520,13 @@ def _bridge_if_sdk():
 
 
 def _bridge():
-    global _bridged, _otel_get, _otel_key
+    global _bridged, _otel_get, _otel_key, _otel_quiet
     _bridged = True
     try:
         import _cti_sdk
         found = _cti_sdk.bridge()
         if found is not None:
-            _otel_get, _otel_key = found
+            _otel_get, _otel_key, _otel_quiet = found
             module.enter = _enter_bridged
     except Exception:
         pass
@@ -556,7 +557,12 @@ def _enter_bridged(self, meta, *args):
         cur = _get_current()
         if cur is None and _thread_parents_data:
             cur = _adopt_thread_parent()
-        span = _otel_get().get(_otel_key)  # the application's current span (inline: per call)
+        ctx = _otel_get()
+        if ctx.get(_otel_quiet):
+            # The SDK exporting (cti's spans among others): an instrumented exporter records
+            # nothing, as OpenTelemetry's instrumentations do, or each export would make a span.
+            return None
+        span = ctx.get(_otel_key)  # the application's current span (inline: per call)
         if cur is None or not cur.rec or span is None or span is getattr(cur, "otel", None) or _cti_newer(cur, span):
             s = _plain_enter(self, meta, *args)
         else:

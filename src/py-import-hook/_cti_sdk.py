@@ -64,8 +64,8 @@ def hand(processor_, d):
 
 
 def bridge():
-    """Wraps the application's runtime context once; (its real get_current, the current-span key),
-    or None when opentelemetry's modules are not the expected ones."""
+    """Wraps the application's runtime context once; (its real get_current, the current-span key,
+    the suppress-instrumentation key), or None when opentelemetry's modules are not the expected ones."""
     context = sys.modules.get("opentelemetry.context")
     propagation = sys.modules.get("opentelemetry.trace.propagation")
     real = getattr(context, "_RUNTIME_CONTEXT", None)
@@ -74,7 +74,8 @@ def bridge():
         return None
     real = getattr(real, "_cti_real", real)  # wrapped already (a second bridge after a fork, say)
     context._RUNTIME_CONTEXT = _runtime_class(type(real))(real, key)
-    return _reader(real), key
+    quiet = getattr(context, "_SUPPRESS_INSTRUMENTATION_KEY", None)
+    return _reader(real), key, quiet if type(quiet) is str else None
 
 
 def _runtime_class(base):

@@ -346,6 +346,7 @@ def test_spans_go_through_the_applications_sdk(project, otel_python):
     failed = [i for i in inners if i["status"] == "ERROR"][0]
     assert failed["events"] == ["cti.branch", "exception"] and failed["attrs"]["cti.arg.n"] == "5"
     assert not os.path.exists(project.traces)
+    assert not [s for s in spans if s["name"] == "ToFile.export"]  # the SDK exporting: instrumentation suppressed
 
 
 NEST_APP = '''\
