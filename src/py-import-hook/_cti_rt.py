@@ -246,7 +246,7 @@ _VAR, _BRANCH, _LOOP, _EXC = 0, 1, 2, 3
 
 class _Span:
     __slots__ = ("meta", "path", "trace", "sid", "parent", "prev", "rec", "start", "end", "args", "ret",
-                 "events", "dropped", "error", "loops", "gen")
+                 "events", "dropped", "error", "loops", "gen", "otel")
 
 
 def _event(s, ev):
@@ -490,12 +490,103 @@ def _otel_parent():
     """The application's current OpenTelemetry span (trace id, span id, sampled), when it has one:
     a call with no cti parent then joins that trace under it. Never imports opentelemetry."""
     try:
+        if not _bridged and "opentelemetry.sdk.trace" in _modules:
+            _bridge_if_sdk()
         ctx = _modules["opentelemetry.trace"].get_current_span().get_span_context()
         if ctx.is_valid:
             return ctx.trace_id, ctx.span_id, bool(ctx.trace_flags & 1)
     except Exception:
         pass
     return None
+
+
+# ---- interleaving with the application's OpenTelemetry spans -----------------------------------
+# Once the application set an SDK TracerProvider, cti's current span and the application's take
+# turns as parents: whichever started last is the parent of what starts next. A cti span records
+# the OpenTelemetry span that was current when it started (`otel`): while that one is still the
+# application's current span, the cti span is newer. Both sides ask through _cti_sdk: the
+# application's context reads show cti's span (_cti_sdk.Runtime), and cti's calls use
+# _enter_bridged. Programs without an SDK never get here: module.enter stays the plain one.
+
+_bridged = False
+_otel_get = _otel_key = None  # the application's real context read, and its current-span key
+_otel_quiet = None  # the key OpenTelemetry sets while instrumentation is suppressed (its exporters)
+
+
+def _bridge_if_sdk():
+    import _cti_sdk
+    if _cti_sdk.processor() is not None:
+        _bridge()
+
+
+def _bridge():
+    global _bridged, _otel_get, _otel_key, _otel_quiet
+    _bridged = True
+    try:
+        import _cti_sdk
+        found = _cti_sdk.bridge()
+        if found is not None:
+            _otel_get, _otel_key, _otel_quiet = found
+            module.enter = _enter_bridged
+    except Exception:
+        pass
+
+
+_plain_enter = module.enter
+
+
+def _cti_newer(s, span):
+    """Whether the recording cti span s started after `span`, the application's current span."""
+    if span is None:
+        return True
+    try:
+        if span is s.otel:
+            return True
+    except AttributeError:  # s started before the bridge: it is newer if it is that span's child
+        ctx = span.get_span_context()
+        return not ctx.is_valid or ctx.span_id == s.parent
+    return not span.get_span_context().is_valid
+
+
+def _enter_bridged(self, meta, *args):
+    """module.enter with an SDK: the application's current span is the parent when it is newer
+    than cti's current span; every span records the application's span it started under."""
+    if not _on:
+        return None
+    try:
+        cur = _get_current()
+        if cur is None and _thread_parents_data:
+            cur = _adopt_thread_parent()
+        ctx = _otel_get()
+        if ctx.get(_otel_quiet):
+            # The SDK exporting (cti's spans among others): an instrumented exporter records
+            # nothing, as OpenTelemetry's instrumentations do, or each export would make a span.
+            return None
+        span = ctx.get(_otel_key)  # the application's current span (inline: per call)
+        if cur is None or not cur.rec or span is None or span is getattr(cur, "otel", None) or _cti_newer(cur, span):
+            s = _plain_enter(self, meta, *args)
+        else:
+            s = _enter_under(self, meta, args, cur, span.get_span_context())
+        if s is not None and s.rec:
+            s.otel = span
+        return s
+    except Exception:
+        return None
+
+
+def _enter_under(self, meta, args, cur, ctx):
+    """A span whose parent is the application's span ctx, though cti's current span is cur: the
+    plain enter runs under a stand-in for ctx, and the new span goes back to cur when it ends."""
+    stand_in = _Span()
+    stand_in.rec = bool(ctx.trace_flags & 1)  # unsampled: no span, as under an unsampled root
+    stand_in.trace, stand_in.sid = ctx.trace_id, ctx.span_id
+    _set_current(stand_in)
+    s = _plain_enter(self, meta, *args)
+    if s is None:
+        _set_current(cur)
+    else:
+        s.prev = cur
+    return s
 
 
 def _stack(e):
@@ -583,6 +674,8 @@ def _to_sdk(s):
         p = _cti_sdk.processor()
         if p is not None and _cti_sdk.hand(p, _span_dict(s)):
             _sdk_took = True
+            if not _bridged:
+                _bridge()
             return True
     except Exception:
         pass

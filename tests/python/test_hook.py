@@ -346,3 +346,127 @@ def test_spans_go_through_the_applications_sdk(project, otel_python):
     failed = [i for i in inners if i["status"] == "ERROR"][0]
     assert failed["events"] == ["cti.branch", "exception"] and failed["attrs"]["cti.arg.n"] == "5"
     assert not os.path.exists(project.traces)
+    assert not [s for s in spans if s["name"] == "ToFile.export"]  # the SDK exporting: instrumentation suppressed
+
+
+NEST_APP = '''\
+import asyncio
+import concurrent.futures
+import json
+import sys
+import threading
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+memory = InMemorySpanExporter()  # the SDK's own code: not instrumented, so no spans of its own
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(memory))
+trace.set_tracer_provider(provider)
+tracer = trace.get_tracer("app")
+
+
+def h(n):
+    return n + 1
+
+
+def g(n):
+    with tracer.start_as_current_span("C"):
+        return h(n) * 2
+
+
+def worker(n, out):
+    with tracer.start_as_current_span("W"):
+        out.append(h(n))
+
+
+def f(n):
+    with tracer.start_as_current_span("B"):
+        r = g(n)
+    trace.get_current_span().set_attribute("seen", r)  # lands where it did without cti
+    out = [trace.get_current_span().name]  # the SDK span's own field, as without cti
+    t = threading.Thread(target=worker, args=(n, out))
+    t.start()
+    t.join()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        out.append(pool.submit(pooled, n).result())
+    return r, out
+
+
+def pooled(n):
+    with tracer.start_as_current_span("P"):
+        return h(n)
+
+
+async def step(n):
+    with tracer.start_as_current_span("T%d" % n):
+        await asyncio.sleep(0)
+        return g(n)
+
+
+async def fan():
+    return await asyncio.gather(step(1), step(2))
+
+
+if sys.argv[2] == "chain":
+    with tracer.start_as_current_span("A"):
+        print(f(1))
+else:
+    with tracer.start_as_current_span("R"):
+        print(asyncio.run(fan()))
+spans = memory.get_finished_spans()
+print(sorted(s.name for s in spans if s.attributes.get("seen")))
+with open(sys.argv[1], "w") as out:
+    for s in spans:
+        out.write(json.dumps({"name": s.name, "trace": s.context.trace_id, "span": s.context.span_id,
+                              "parent": s.parent.span_id if s.parent else None}) + "\\n")
+'''
+
+
+def nest_run(project, otel_python, case):
+    """NEST_APP plain and hooked (same output, the application's attributes on the same span);
+    the hooked run's spans as the SDK got them."""
+    project.write({"app.py": NEST_APP}).hook()
+    out = os.path.join(project.base, "sdk.jsonl")
+    plain, _ = project.both(["app.py", out, case], python=otel_python)
+    assert plain.returncode == 0, plain.stderr
+    with open(out) as f:
+        return [json.loads(line) for line in f]
+
+
+def parent_of(spans, name):
+    """The name of the parent of the only span called name (all in one trace)."""
+    [span] = [s for s in spans if s["name"] == name]
+    [parent] = [s for s in spans if s["span"] == span["parent"]]
+    assert span["trace"] == parent["trace"]
+    return parent["name"]
+
+
+def test_application_spans_and_cti_spans_nest_both_ways(project, otel_python):
+    """A (app) > f (cti) > B (app) > g (cti) > C (app) > h (cti), and a thread and a pool's task in f."""
+    spans = nest_run(project, otel_python, "chain")
+    assert len({s["trace"] for s in spans}) == 1
+    chain = {"f": "A", "B": "f", "g": "B", "C": "g", "worker": "f", "W": "worker", "pooled": "f", "P": "pooled"}
+    assert {name: parent_of(spans, name) for name in chain} == chain
+    hs = [s for s in spans if s["name"] == "h"]
+    parents = {s["span"]: s["name"] for s in spans}
+    assert sorted(parents[s["parent"]] for s in hs) == ["C", "P", "W"]
+    assert [s["parent"] for s in spans if s["name"] == "A"] == [None]
+
+
+def test_application_spans_and_cti_spans_nest_across_asyncio_tasks(project, otel_python):
+    """R (app) > fan (cti) > step (cti, one per task) > T1/T2 (app) > g (cti) > C (app) > h (cti)."""
+    spans = nest_run(project, otel_python, "async")
+    assert len({s["trace"] for s in spans}) == 1
+    parents = {s["span"]: s for s in spans}
+    assert parent_of(spans, "fan") == "R"
+    for task in ("T1", "T2"):
+        [t] = [s for s in spans if s["name"] == task]
+        step = parents[t["parent"]]
+        assert step["name"] == "step" and parents[step["parent"]]["name"] == "fan"
+        [g] = [s for s in spans if s["parent"] == t["span"]]
+        [c] = [s for s in spans if s["parent"] == g["span"]]
+        [h] = [s for s in spans if s["parent"] == c["span"]]
+        assert (g["name"], c["name"], h["name"]) == ("g", "C", "h")
