@@ -171,7 +171,10 @@ func Enter(site *Site) *Span {
 	}
 	s.spanID = g.newSpanID()
 	s.start = now()
-	g.top.Store(s)
+	// Not a store: an exit may have frozen this goroutine since parent was read (exportOthers).
+	if !g.top.CompareAndSwap(parent, s) {
+		return nil
+	}
 	return s
 }
 

@@ -11,9 +11,10 @@ import (
 // At an exit (main.main ends, os.Exit or log.Fatal in instrumented code, a panic that kills
 // the process) the calls still running in other goroutines are exported as unfinished. Their
 // goroutines are not stopped, so each is first frozen: its top span is swapped for &frozen.
-// From then on End's compare-and-swap fails (the call is not exported a second time, no span
-// of the chain is reused) and Enter records nothing. Only what Enter wrote before publishing a
-// span (site, ids, start) is read: arguments and events may be being written at that moment.
+// Enter and End change the top by compare-and-swap only, so from then on both fail: a call is
+// not exported a second time, no span of the chain is reused, nothing more is recorded there.
+// Only what Enter wrote before publishing a span (site, ids, start) is read: arguments and
+// events may be being written at that moment.
 
 // frozen marks the top of a goroutine whose running calls were exported as unfinished.
 var frozen Span
