@@ -3,7 +3,7 @@
  * toolchain. Each program runs plain and instrumented: same output, exit code and crash stack
  * lines; then the spans are checked against docs/telemetry.md.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { SpanData } from '../src/runtime/span-data.js';
 import { startServer } from '../src/server/serve.js';
 import { REPO } from './helpers/run-both.js';
-import { buildBoth, CTI_GO, goTestBoth, normalizeCrash, normalizeTestOutput, runTraced, sh, tmpDir } from './helpers/go.js';
+import { buildBoth, CTI_GO, goTestBoth, normalizeCrash, normalizeTestOutput, readSpans, runTraced, sh, tmpDir } from './helpers/go.js';
 
 const FIXTURES = join(REPO, 'tests/fixtures/go');
 const GO_TIMEOUT = 600_000; // the first instrumented build compiles the standard library again
@@ -22,6 +22,21 @@ const runAsync = (bin: string, env: Record<string, string>) =>
   new Promise<{ stdout: string; stderr: string; status: number }>((resolve) => {
     execFile(bin, [], { env: { ...process.env, ...env } }, (error, stdout, stderr) =>
       resolve({ stdout, stderr, status: error ? Number(error.code ?? 1) : 0 }));
+  });
+/** Runs `bin many`: its output and the time from its first output line to its end. */
+const exitTimed = (bin: string, env: Record<string, string>) =>
+  new Promise<{ stdout: string; stderr: string; status: number | null; exitMs: number }>((resolve, reject) => {
+    const child = spawn(bin, ['many'], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    let printed = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      printed ||= Date.now();
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ stdout, stderr, status, exitMs: Date.now() - printed }));
   });
 const byName = (spans: SpanData[], name: string) => spans.filter((s) => s.name === name);
 const one = (spans: SpanData[], name: string) => {
@@ -176,6 +191,92 @@ describe('go: basics fixture', () => {
     expect(run.status).toBe(0);
     expect(run.spans).toEqual([]);
   });
+});
+
+describe('go: calls still running in other goroutines at exit (unfinished fixture)', () => {
+  let bins: { plain: string; instrumented: string };
+  beforeAll(() => {
+    bins = buildBoth(join(FIXTURES, 'unfinished'));
+  }, GO_TIMEOUT);
+  // Goroutine ids of a crash differ: the runtime starts two short goroutines of its own.
+  const crashText = (stderr: string) => normalizeCrash(stderr).replace(/^goroutine \d+ /gm, 'goroutine N ');
+  const same = (mode: string, status: number) => {
+    const plain = runTraced(bins.plain, [mode]);
+    const run = runTraced(bins.instrumented, [mode]);
+    expect([run.stdout, crashText(run.stderr), run.status]).toEqual([plain.stdout, crashText(plain.stderr), plain.status]);
+    expect(run.status).toBe(status);
+    return run.spans;
+  };
+  /** Three goroutines blocked in chain → middle → wait and one in main.main.func1: each call once, unfinished. */
+  const blocked = (spans: SpanData[]) => {
+    expect(new Set(spans.map((s) => s.span_id)).size).toBe(spans.length);
+    const main = one(spans, 'main.main');
+    const lines = { 'main.chain': 24, 'main.middle': 20, 'main.wait': 15, 'main.main.func1': 56 };
+    const parents = { 'main.chain': 'main.main', 'main.middle': 'main.chain', 'main.wait': 'main.middle', 'main.main.func1': 'main.main' };
+    for (const [name, line] of Object.entries(lines)) {
+      const calls = byName(spans, name);
+      expect(calls, name).toHaveLength(name === 'main.main.func1' ? 1 : 3);
+      for (const c of calls) {
+        expect(c.attributes).toMatchObject({ 'code.file.path': 'main.go', 'code.line.number': line, 'cti.unfinished': true });
+        expect(c.status).toEqual({ code: 'OK' });
+        expect(c.trace_id).toBe(main.trace_id);
+        expect(parentOf(spans, c)?.name, name).toBe(parents[name as keyof typeof parents]);
+        expect(BigInt(c.end_time_unix_nano)).toBeGreaterThanOrEqual(BigInt(c.start_time_unix_nano));
+      }
+    }
+    // One chain per goroutine: each middle has its own wait.
+    expect(new Set(byName(spans, 'main.wait').map((w) => w.parent_span_id)).size).toBe(3);
+    return main;
+  };
+
+  it('main returns', () => {
+    const main = blocked(same('return', 0));
+    expect(main.status).toEqual({ code: 'OK' });
+    expect(main.attributes['cti.unfinished']).toBeUndefined();
+  });
+
+  it('os.Exit and log.Fatal: the calls of the exiting goroutine too', () => {
+    expect(blocked(same('exit', 3)).attributes['cti.unfinished']).toBe(true);
+    expect(blocked(same('fatal', 1)).attributes['cti.unfinished']).toBe(true);
+  });
+
+  it('main panics', () => {
+    expect(blocked(same('panic', 2)).status.code).toBe('ERROR');
+  });
+
+  it('another goroutine panics: main.main, blocked in a select, is unfinished too', () => {
+    const spans = same('gopanic', 2);
+    const main = blocked(spans);
+    expect(main.attributes['cti.unfinished']).toBe(true);
+    const crash = one(spans, 'main.crash');
+    expect(crash.status.code).toBe('ERROR');
+    expect(crash.parent_span_id).toBe(main.span_id);
+  });
+
+  it('a panic recovered by an uninstrumented caller is not an exit: the program goes on recording', () => {
+    const spans = same('recovered', 0);
+    const main = blocked(spans);
+    expect(main.attributes['cti.unfinished']).toBeUndefined();
+    expect(one(spans, 'main.crash').status.code).toBe('ERROR');
+    expect(parentOf(spans, one(spans, 'main.after'))?.name).toBe('main.main');
+  });
+
+  it('100,000 blocked goroutines: 1000 calls written, the rest counted once on stderr, exit stays short', async () => {
+    const traces = join(tmpDir('traces'), 'spans.jsonl');
+    const plain = await exitTimed(bins.plain, {});
+    const run = await exitTimed(bins.instrumented, { CTI_TRACES_FILE: traces });
+    expect([run.stdout, run.status]).toEqual([plain.stdout, 0]);
+    expect(run.stderr).toBe('cti: calls still running in 99667 more goroutines at exit were not exported (1000 calls at most)\n');
+    // From "blocked: …" to the end of the process (here about 0.1 s; 0.02 s plain).
+    expect(run.exitMs).toBeLessThan(plain.exitMs + 2000);
+    const spans = readSpans(traces);
+    const unfinished = spans.filter((s) => s.attributes['cti.unfinished']);
+    expect(unfinished).toHaveLength(1000);
+    // Whole chains from their outermost call (the last one cut short unless main.main.func1 came first).
+    expect(byName(unfinished, 'main.chain').length).toBeGreaterThanOrEqual(333);
+    expect(byName(unfinished, 'main.chain').length).toBeLessThanOrEqual(334);
+    for (const s of unfinished) expect(parentOf(spans, s)).toBeDefined();
+  }, GO_TIMEOUT);
 });
 
 describe('go: the instrumentation cache', () => {

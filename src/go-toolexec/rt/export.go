@@ -227,29 +227,31 @@ func Flush() {
 	mu.Unlock()
 }
 
-// ExitCode wraps the argument of os.Exit in instrumented code: the calls still running on this
-// goroutine are exported as unfinished, everything is flushed, and the code is given back.
+// ExitCode wraps the argument of os.Exit in instrumented code: the calls still running are
+// exported as unfinished, everything is flushed, and the code is given back.
 func ExitCode(code int) int {
 	Exiting()
 	return code
 }
 
 // Exiting runs before log.Fatal* in instrumented code (and in ExitCode): the process is about
-// to end without running deferred calls.
+// to end without running deferred calls. The calls of this goroutine are exported whole, those
+// of the others as exportOthers can.
 func Exiting() {
 	if !enabled() {
 		return
 	}
 	if g := self(goid()); g != nil {
 		t := now()
-		for s := g.top.Load(); s != nil; s = s.parent {
+		// Frozen, not emptied: a call made after this (log.Fatal formatting a value) records nothing.
+		for s := freeze(g); s != nil; s = s.parent {
 			s.end = t
 			s.attrs = append(s.attrs, attr{key: "cti.unfinished", isTrue: true})
 			export(s)
 		}
-		g.top.Store(nil)
 	}
 	settle()
+	exportOthers()
 	flushFinal()
 }
 

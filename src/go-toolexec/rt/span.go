@@ -118,7 +118,8 @@ func forget(g *gstate) {
 func running() bool {
 	found := false
 	goroutines.Range(func(_, v any) bool {
-		found = v.(*gstate).top.Load() != nil
+		t := v.(*gstate).top.Load()
+		found = t != nil && t != &frozen
 		return !found
 	})
 	return found
@@ -147,6 +148,9 @@ func Enter(site *Site) *Span {
 		gcache[id%uint64(len(gcache))].Store(g)
 	}
 	parent := g.top.Load()
+	if parent == &frozen { // exported as unfinished at an exit: nothing more is recorded here
+		return nil
+	}
 	s := g.spare
 	if s != nil {
 		g.spare = nil
@@ -167,7 +171,10 @@ func Enter(site *Site) *Span {
 	}
 	s.spanID = g.newSpanID()
 	s.start = now()
-	g.top.Store(s)
+	// Not a store: an exit may have frozen this goroutine since parent was read (exportOthers).
+	if !g.top.CompareAndSwap(parent, s) {
+		return nil
+	}
 	return s
 }
 
@@ -207,7 +214,7 @@ func spawner() (traceID [32]byte, spanID [16]byte, rec, ok bool) {
 		g := v.(*gstate)
 		// While readers > 0 the spawner's goroutine does not reuse the span it ends (End).
 		g.readers.Add(1)
-		if p := g.top.Load(); p != nil {
+		if p := g.top.Load(); p != nil && p != &frozen {
 			traceID, spanID, rec, ok = p.traceID, p.spanID, p.rec, true
 		}
 		g.readers.Add(-1)
@@ -377,8 +384,12 @@ func (s *Span) End(returned bool) {
 		s.end = s.start
 	}
 	g := s.g
-	parent, main, panicking := s.parent, s.site.Main, s.panicking
-	g.top.Store(parent)
+	parent, main, panicking, goexit, site := s.parent, s.site.Main, s.panicking, s.goexit, s.site
+	// A compare-and-swap costs what a store does; it fails when an exit has frozen this
+	// goroutine (exportOthers) and already exported this call as unfinished.
+	if !g.top.CompareAndSwap(s, parent) {
+		return
+	}
 	if panicking {
 		g.panicked = append(g.panicked, s)
 	} else {
@@ -394,6 +405,9 @@ func (s *Span) End(returned bool) {
 		// A goroutine's outermost call ended: flush (there is no exit hook to rely on, and a
 		// panic here is likely about to kill the process).
 		if panicking && !main {
+			if panicKills(site.Name) {
+				exportOthers()
+			}
 			flushFinal()
 		} else if !main {
 			flushIfDue(true)
@@ -401,6 +415,9 @@ func (s *Span) End(returned bool) {
 	}
 	if main {
 		settle()
+		if !goexit { // after runtime.Goexit in main.main the other goroutines go on
+			exportOthers()
+		}
 		flushFinal()
 	}
 }
