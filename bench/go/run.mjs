@@ -3,7 +3,8 @@
 //   npm run build && node bench/go/run.mjs     (REPS=3 COLD_REPS=1 by default)
 // BASELINE=/path/to/other/checkout/bin/cti-go also times another cti version in the same run
 // (side by side: the machine's load changes between runs). Each instrumented build is followed
-// by the instrumenter daemon's idle timeout, so none inherits a warm daemon from the build before.
+// by the instrumenter daemon's idle timeout (set to 3 s here, CTI_GO_DAEMON_IDLE_MS; the default is
+// ten minutes), so none inherits a warm daemon from the build before.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +51,7 @@ const toolexec = { plain: [], instrumented: ['-toolexec', CTI_GO], baseline: ['-
 const DAEMON_CPU = join(WORK, 'daemon-cpu.log');
 const SOCKETS = join(tmpdir(), `cti-go-${process.getuid()}`);
 const build = (dir, gocache, variant) => {
-  const r = timed('go', ['test', '-count=1', '-run', '^$', ...toolexec[variant], './...'], { cwd: dir, env: { ...process.env, GOCACHE: gocache, GOFLAGS: '', CTI_GO_DAEMON_CPU_LOG: DAEMON_CPU } });
+  const r = timed('go', ['test', '-count=1', '-run', '^$', ...toolexec[variant], './...'], { cwd: dir, env: { ...process.env, GOCACHE: gocache, GOFLAGS: '', CTI_GO_DAEMON_CPU_LOG: DAEMON_CPU, CTI_GO_DAEMON_IDLE_MS: process.env.CTI_GO_DAEMON_IDLE_MS ?? '3000' } });
   if (variant !== 'plain') {
     sleep(IDLE_WAIT_MS);
     for (let t = 0; t < 150 && existsSync(SOCKETS) && readdirSync(SOCKETS).some((f) => f.endsWith('.sock')); t++) sleep(200); // a loaded machine

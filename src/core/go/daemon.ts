@@ -9,7 +9,10 @@
  *
  * Requests run on worker threads (up to one per CPU, started as concurrent compiles need them),
  * so the go command's parallel compiles are instrumented in parallel. The daemon exits by itself
- * after CTI_GO_DAEMON_IDLE_MS (default 3000) without a request.
+ * after CTI_GO_DAEMON_IDLE_MS (default 600000, ten minutes) without a request: long enough for
+ * the next build of an edit-and-rebuild loop to find it warm (no Node start, no tree-sitter load:
+ * about 0.4 s CPU a build), as gopls or a Gradle daemon stay. While idle it keeps one worker
+ * (the others end 3 s after the last request): about 100 MB resident, measured on 2 CPUs.
  */
 import { availableParallelism } from 'node:os';
 import { createServer, type Socket } from 'node:net';
@@ -22,7 +25,9 @@ if (!socketPath) {
   process.stderr.write('usage: node daemon.js <socket>\n');
   process.exit(2);
 }
-const IDLE_MS = Number(process.env.CTI_GO_DAEMON_IDLE_MS ?? 3000);
+const IDLE_MS = Number(process.env.CTI_GO_DAEMON_IDLE_MS ?? 600_000);
+/** Idle time after which the workers but one end (their memory is the bulk of ours). */
+const TRIM_MS = Math.min(IDLE_MS, 3000);
 const MAX_WORKERS = Math.max(1, availableParallelism());
 
 type Reply = (r: { answer?: PackageAnswer; error?: string }) => void;
@@ -76,11 +81,17 @@ function dispatch(): void {
 }
 
 let idleTimer: NodeJS.Timeout | undefined;
+let trimTimer: NodeJS.Timeout | undefined;
 function armIdle(): void {
   clearTimeout(idleTimer);
+  clearTimeout(trimTimer);
   idleTimer = setTimeout(() => {
     if (active === 0) shutdown();
   }, IDLE_MS);
+  trimTimer = setTimeout(() => {
+    // A terminated worker leaves slots through its 'exit' handler (it holds no request).
+    if (active === 0) for (const slot of slots.slice(1)) if (!slot.busy) void slot.worker.terminate();
+  }, TRIM_MS);
 }
 
 let ino = -1;
@@ -104,6 +115,7 @@ function shutdown(): void {
 function serve(conn: Socket): void {
   active++;
   clearTimeout(idleTimer);
+  clearTimeout(trimTimer);
   const chunks: Buffer[] = [];
   let done = false;
   const finish = (body: string | undefined) => {
