@@ -21,6 +21,9 @@ export interface GoFileOptions {
   /** Distinguishes the site tables of the files of one package (derived from the file name, so
    * that a file's output does not depend on the other files of the package). */
   id: string;
+  /** The package's Go version (the compiler's `-lang`, e.g. `go1.21`); below go1.18 the output
+   * uses no generics. Unknown means the toolchain's own version. */
+  lang?: string;
 }
 
 export interface GoFileResult {
@@ -65,6 +68,7 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
     // names the original, which is the program's own code).
     if (/^\/\/ Code generated .* DO NOT EDIT\.$/m.test(code.slice(0, pkgClause.startIndex)) && !lines.hasLeadingDirective) return leave('generated file');
 
+    const generics = allowsGenerics(opts.lang, code.slice(0, pkgClause.startIndex));
     const s = new MagicString(code);
     const sites: Site[] = [];
     const sitesVar = `__cti_sites_${opts.id}`;
@@ -135,10 +139,20 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
         shown.length > 0 && results.every((r) => r !== '_') ? `__cti_s.Return(${shown.join(', ')})` : '',
         errorResult && errorResult !== '_' ? `__cti_s.Error(${errorResult})` : '',
       ].filter(Boolean);
+      // The deferred end is a runtime call given pointers (rt/lean.go), not a closure per function:
+      // a closure is one more function for the compiler to build. The closure stays for more
+      // results than Done3 takes, or where generics are not allowed.
+      const shownReturn = shown.length > 0 && results.every((r) => r !== '_');
+      const err = errorResult && errorResult !== '_' ? `&${errorResult}` : undefined;
       const end = onReturn.length > 0 ? `if __cti_s.Returned(__cti_ok) { ${onReturn.join('; ')} }; __cti_s.End(__cti_ok)` : '__cti_s.End(__cti_ok)';
+      const deferred = !shownReturn
+        ? err ? `__cti_s.DoneE(&__cti_ok, ${err})` : '__cti_s.Done(&__cti_ok)'
+        : generics && shown.length <= 3
+          ? `__cti.Done${shown.length}(__cti_s, &__cti_ok, ${err ?? 'nil'}, ${shown.map((r) => `&${r}`).join(', ')})`
+          : `func() { ${end} }()`;
       atBlockStart(
         body,
-        `__cti_s := __cti.Enter(&${sitesVar}[${siteIndex}]); ${args.length > 0 ? nil(args.join('; ')) : ''}__cti_ok := false; defer func() { ${end} }();`,
+        `__cti_s := __cti.Enter(&${sitesVar}[${siteIndex}]); ${args.length > 0 ? nil(args.join('; ')) : ''}__cti_ok := false; defer ${deferred};`,
       );
       if (!result) s.appendLeft(body.endIndex - 1, '; __cti_ok = true ');
     };
@@ -315,6 +329,18 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
   } finally {
     tree.delete();
   }
+}
+
+/**
+ * Whether the file may use generics (go1.18): by the package's `-lang`, and by a `//go:build`
+ * line of the file, which may lower the file's version (`go1.N` there, N < 18, without `!`).
+ */
+function allowsGenerics(lang: string | undefined, header: string): boolean {
+  const minor = (v: string | undefined) => (v ? Number(/^go1\.(\d+)/.exec(v)?.[1] ?? NaN) : NaN);
+  if (minor(lang) < 18) return false;
+  const build = /^\/\/go:build (.*)$/m.exec(header)?.[1] ?? '';
+  for (const m of build.matchAll(/(!?)go1\.(\d+)\b/g)) if (!m[1] && Number(m[2]) < 18) return false;
+  return true;
 }
 
 /** A left-hand side whose value can be read again without side effects: `x`, `obj.field`. */

@@ -2,7 +2,7 @@
  * Instruments the files of one Go package for the cti-go shim: shared by the one-shot entry
  * point (cli.ts) and the warm daemon's workers (daemon.ts, worker.ts).
  *
- * Request: { pkg, root, files: [{ path, out }] }. Answer: { files: [{ path, out?, skipped? }] }.
+ * Request: { pkg, root, lang?, files: [{ path, out }] } (lang: the compiler's `-lang`, e.g. go1.21). Answer: { files: [{ path, out?, skipped? }] }.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { instrumentGoFile } from './instrument.js';
 export interface PackageRequest {
   pkg: string;
   root: string;
+  lang?: string;
   files: { path: string; out: string }[];
 }
 
@@ -24,7 +25,7 @@ export async function instrumentPackage(request: PackageRequest): Promise<Packag
   for (const file of request.files) {
     const code = readFileSync(file.path, 'utf8');
     const id = createHash('sha256').update(basename(file.path)).digest('hex').slice(0, 12);
-    const r = await instrumentGoFile(code, { pkg: request.pkg, path: file.path, root: request.root, id });
+    const r = await instrumentGoFile(code, { pkg: request.pkg, path: file.path, root: request.root, id, lang: request.lang });
     if (r.instrumented) {
       writeFileSync(file.out, r.code);
       files.push({ path: file.path, out: file.out });

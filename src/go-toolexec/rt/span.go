@@ -114,12 +114,13 @@ func forget(g *gstate) {
 	gcache[g.id%uint64(len(gcache))].CompareAndSwap(g, nil)
 }
 
-// running tells whether a call runs on some goroutine (for settle: their top span is set).
+// running tells whether a call runs on some goroutine, for settle. A goroutine stays in the map
+// from its first call until its outermost call has ended and been exported (forget), so one
+// whose top is already nil is still writing that call's span: it counts too.
 func running() bool {
 	found := false
 	goroutines.Range(func(_, v any) bool {
-		t := v.(*gstate).top.Load()
-		found = t != nil && t != &frozen
+		found = v.(*gstate).top.Load() != &frozen
 		return !found
 	})
 	return found
@@ -400,8 +401,8 @@ func (s *Span) End(returned bool) {
 		}
 	}
 	if parent == nil {
+		finishPending(g) // before forget: settle waits for the goroutines still in the map
 		forget(g)
-		finishPending(g)
 		// A goroutine's outermost call ended: flush (there is no exit hook to rely on, and a
 		// panic here is likely about to kill the process).
 		if panicking && !main {

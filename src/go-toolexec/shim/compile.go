@@ -24,6 +24,8 @@ func compile(tool string, args []string) ([]string, error) {
 	importcfg, cfgIndex := flagValue(args, "-importcfg")
 	out, _ := flagValue(args, "-o")
 	pkg, _ := flagValue(args, "-p")
+	// The package's Go version: the instrumenter's output uses generics only from go1.18 on.
+	lang, _ := flagValue(args, "-lang")
 	if importcfg == "" || out == "" || pkg == "" || cfgIndex < 0 {
 		return args, nil
 	}
@@ -74,8 +76,9 @@ func compile(tool string, args []string) ([]string, error) {
 	req := struct {
 		Pkg   string `json:"pkg"`
 		Root  string `json:"root"`
+		Lang  string `json:"lang,omitempty"`
 		Files []file `json:"files"`
-	}{Pkg: pkg, Root: root}
+	}{Pkg: pkg, Root: root, Lang: lang}
 	// A file already instrumented with the same inputs comes from the cache: a go test compiles
 	// a package up to three times (pkg, pkg [pkg.test], pkg_test), and an edit changes one file.
 	results := make([]file, len(files))
@@ -84,7 +87,7 @@ func compile(tool string, args []string) ([]string, error) {
 	for n, i := range files {
 		out := filepath.Join(outDir, fmt.Sprintf("%d_%s", n, filepath.Base(args[i])))
 		results[n] = file{Path: args[i], Out: out}
-		keys[n] = cacheKey(pkg, root, args[i])
+		keys[n] = cacheKey(pkg, root, lang, args[i])
 		if keys[n] != "" && fromCache(keys[n], out) {
 			if _, err := os.Stat(out); err != nil {
 				results[n].Out = "" // cached as left alone
@@ -197,13 +200,13 @@ func isDigits(s string) bool {
 // The instrumentation cache: <shim dir>/files/<key>.go, or <key>.skip for a file left alone.
 // The key covers everything the instrumenter reads and the cti version; bin/cti-go empties the
 // directory when it rebuilds the shim.
-func cacheKey(pkg, root, path string) string {
+func cacheKey(pkg, root, lang, path string) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return ""
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", toolHash, pkg, root, path)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00", toolHash, pkg, root, lang, path)
 	h.Write(data)
 	return hex.EncodeToString(h.Sum(nil))
 }
