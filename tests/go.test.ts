@@ -297,6 +297,21 @@ describe('go: the instrumentation cache', () => {
   });
 });
 
+describe('go: closures (closures fixture)', () => {
+  it('a crash inside a closure names the same functions as the original (inlining off in both builds)', { timeout: GO_TIMEOUT }, () => {
+    // The original build inlines small functions and renames their closures after the caller;
+    // with -l both builds name them after their own function, and the numbers must agree.
+    const bins = buildBoth(join(FIXTURES, 'closures'), { flags: ['-gcflags=-l'] });
+    for (const mode of ['results', 'none']) {
+      const plain = runTraced(bins.plain, [mode]);
+      const run = runTraced(bins.instrumented, [mode]);
+      expect(plain.stderr).toMatch(mode === 'results' ? /main\.withResults\.func2/ : /main\.noResults\.func2/);
+      expect([run.stdout, normalizeCrash(run.stderr), run.status]).toEqual([plain.stdout, normalizeCrash(plain.stderr), plain.status]);
+      expect(run.spans.map((x) => x.name)).toContain(mode === 'results' ? 'main.withResults.func2' : 'main.noResults.func2');
+    }
+  });
+});
+
 describe('go: the README example (playground/go-sample)', () => {
   it('builds with -toolexec bin/cti-go and links goroutines to the call that started them', { timeout: GO_TIMEOUT }, () => {
     const bins = buildBoth(join(REPO, 'playground/go-sample'));
