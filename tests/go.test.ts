@@ -402,10 +402,20 @@ describe('go: a real third-party module, github.com/google/uuid v1.6.0', () => {
     chmodTree(dir);
     // The whole suite makes about a million calls (over 1 GB of JSONL): they are encoded and
     // written, to /dev/null; the spans are then checked on one test.
-    const r = goTestBoth(dir, ['-v'], {}, '/dev/null');
-    expect(r.plain.status).toBe(0);
     // Some subtests range over a map: their order varies from run to run, plain or not.
     const lines = (out: string) => normalizeTestOutput(out).split('\n').sort();
+    // TestVersion6 is timing-dependent: NewV6 writes the version over 4 bits of the time
+    // (bits 12-15, 100 ns units), so two calls more than about 0.4 ms apart can read back as
+    // "time reversed" or "time stopped"; a slow run (instrumented, loaded machine) hits it now and
+    // then. A run that differs is made again, plain and instrumented, and must then agree (a real
+    // difference shows both times).
+    let r = goTestBoth(dir, ['-v'], {}, '/dev/null');
+    const same = () => r.plain.status === 0 && JSON.stringify(lines(r.instrumented.stdout)) === JSON.stringify(lines(r.plain.stdout)) && r.instrumented.stderr === r.plain.stderr;
+    if (!same()) {
+      console.warn(`uuid suite differed once, run again:\n${r.instrumented.stdout.split('\n').filter((l) => /FAIL|\.go:\d+:/.test(l)).join('\n')}`);
+      r = goTestBoth(dir, ['-v'], {}, '/dev/null');
+    }
+    expect(r.plain.status).toBe(0);
     expect(lines(r.instrumented.stdout)).toEqual(lines(r.plain.stdout));
     expect(r.instrumented.stderr).toBe(r.plain.stderr);
     expect(r.instrumented.status).toBe(0);
