@@ -71,7 +71,12 @@ describe('LLM runtime statements', () => {
       const text = new Lines(original);
       const placed = insertions.map((i) => place(unit!, i, text)).filter((p): p is Placed => typeof p !== 'string');
       expect(placed).toHaveLength(insertions.length);
-      expect(await checkUnit(original, text, lang, STATEMENTS[lang]!, unit!, statementsOf(lang), placed, [])).toEqual([]);
+      const tree = await parse(original, lang);
+      try {
+        expect(await checkUnit(original, tree.rootNode, text, lang, STATEMENTS[lang]!, unit!, statementsOf(lang), placed, [])).toEqual([]);
+      } finally {
+        tree.delete();
+      }
     });
   }
   it('covers every language with statements', () => {

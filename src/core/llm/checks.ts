@@ -37,8 +37,11 @@ export function originalLinesKept(original: string, output: string, ranges: Rang
 }
 
 /** (a) A token holding both inserted and original non-blank text means the insertion swallowed original code. */
+/** Whether output offset i is in inserted text. */
+const insideOf = (ranges: Ranges) => (i: number) => ranges.some((r) => i >= r.start && i < r.end);
+
 function straddles(root: Node, output: string, ranges: Ranges): string | null {
-  const inside = (i: number) => ranges.some((r) => i >= r.start && i < r.end);
+  const inside = insideOf(ranges);
   const stack: Node[] = [root];
   while (stack.length) {
     const node = stack.pop()!;
@@ -64,7 +67,7 @@ function straddles(root: Node, output: string, ranges: Ranges): string | null {
  * inserted text (the try/finally wrapping).
  */
 function treeKept(originalRoot: Node, outputRoot: Node, ranges: Ranges, from: number, to: number): string | null {
-  const inside = (i: number) => ranges.some((r) => i >= r.start && i < r.end);
+  const inside = insideOf(ranges);
   const shift = (o: number) => o + ranges.reduce((n, r) => n + (r.placed.offset <= o ? r.end - r.start : 0), 0);
   const ancestors = (leaf: Node) => {
     const out: Node[] = [];
@@ -139,6 +142,7 @@ function onlyGivenStatements(unit: Unit, lines: Lines, statements: LanguageState
 /** Validates one function's insertions applied alone to the original. Returns the problems (empty: accepted). */
 export async function checkUnit(
   original: string,
+  originalRoot: Node,
   lines: Lines,
   language: string,
   statements: LanguageStatements,
@@ -164,13 +168,8 @@ export async function checkUnit(
     if (problems.length) return problems;
     const added = onlyGivenStatements(unit, lines, statements, expected, placed);
     if (added) return [added];
-    const originalTree = await parse(original, language);
-    try {
-      const moved = treeKept(originalTree.rootNode, tree.rootNode, ranges, lines.start(unit.startLine), lines.start(unit.endLine + 1));
-      if (moved) return [moved];
-    } finally {
-      originalTree.delete();
-    }
+    const moved = treeKept(originalRoot, tree.rootNode, ranges, lines.start(unit.startLine), lines.start(unit.endLine + 1));
+    if (moved) return [moved];
 
     // (c) exact statements, in code.
     const found = (kind: EventKind) => {
