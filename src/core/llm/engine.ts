@@ -98,7 +98,6 @@ export async function instrumentWithLlm(code: string, opts: LlmFileOptions): Pro
       const exit = statements.statement('exit', site);
       return { unit, statements: { enter: statements.statement('enter', site), exit: statements.exitGuard?.(exit, site) ?? exit }, attempts: 0, problems: [] };
     });
-    const byId = new Map(states.map((s) => [s.unit.id, s]));
     const languageName = languageInfo(language)?.name ?? language;
     let calls = 0;
 
