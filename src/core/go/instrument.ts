@@ -139,9 +139,9 @@ export async function instrumentGoFile(code: string, opts: GoFileOptions): Promi
         shown.length > 0 && results.every((r) => r !== '_') ? `__cti_s.Return(${shown.join(', ')})` : '',
         errorResult && errorResult !== '_' ? `__cti_s.Error(${errorResult})` : '',
       ].filter(Boolean);
-      // The deferred end is a runtime call given pointers (rt/lean.go), not a closure per function:
-      // a closure is one more function for the compiler to build. The closure stays for more
-      // results than Done3 takes, or where generics are not allowed.
+      // The deferred end is a runtime call given pointers (rt/done.go), not a closure, which would
+      // shift the numbers of the function's own closures (F.func2 for F.func1). The closure stays
+      // for more results than Done3 takes, or where generics are not allowed.
       const shownReturn = shown.length > 0 && results.every((r) => r !== '_');
       const err = errorResult && errorResult !== '_' ? `&${errorResult}` : undefined;
       const end = onReturn.length > 0 ? `if __cti_s.Returned(__cti_ok) { ${onReturn.join('; ')} }; __cti_s.End(__cti_ok)` : '__cti_s.End(__cti_ok)';
